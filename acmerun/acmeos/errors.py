@@ -1,0 +1,80 @@
+"""Errors raised by the AcmeOS client (``acmerun.acmeos.client``).
+
+    AcmeOSError                     any problem talking to an AcmeOS device
+     ├── ConnectionFailure          the device could not be reached: refused, reset,
+     │    │                         closed mid-answer, connect timeout. Message is exactly
+     │    │                         "problem communicating with device". Status: unreachable.
+     │    └── ConnectTimeout        no TCP connection within the connect timeout
+     ├── ReadTimeout                connected, but no answer within the read timeout. Failed.
+     ├── AuthenticationError        the device refused the credentials (HTTP 401). Failed,
+     │                              never retried.
+     ├── CommandError               the device answered with an error body ``{"code", "message"}``
+     │    └── InstallFailed         an install was attempted and failed on the device
+     └── InvalidVersion             a version string is not X.Y.Z; raised before any network
+                                    call (also a ``ValueError``)
+
+No message ever carries the password.
+"""
+
+from __future__ import annotations
+
+COMMUNICATION_PROBLEM = "problem communicating with device"
+
+
+class AcmeOSError(Exception):
+    """Base class of every AcmeOS client error."""
+
+
+class ConnectionFailure(AcmeOSError):
+    """The device could not be reached (the host is *unreachable*)."""
+
+    def __init__(self, message: str = COMMUNICATION_PROBLEM, *, detail: str = "") -> None:
+        super().__init__(message)
+        #: what the socket layer said (for logs), never the credentials
+        self.detail = detail
+
+
+class ConnectTimeout(ConnectionFailure):
+    """No TCP connection could be made within the connect timeout."""
+
+
+class ReadTimeout(AcmeOSError):
+    """The device accepted the request but did not answer within the read timeout."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(f"device did not answer within the read timeout of {timeout:g}s")
+        self.timeout = timeout
+
+
+class AuthenticationError(AcmeOSError):
+    """The device refused the username or password."""
+
+    def __init__(self, username: str | None, message: str = "") -> None:
+        who = f"user {username!r}" if username else "no username given"
+        text = f"authentication failed ({who})"
+        if message:
+            text += f": {message}"
+        super().__init__(text)
+        self.username = username
+
+
+class CommandError(AcmeOSError):
+    """The device answered a request with an error body."""
+
+    def __init__(self, code: str, message: str, status: int = 0) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+class InstallFailed(CommandError):
+    """The device tried to install an OS version and failed; it still runs the old one."""
+
+
+class InvalidVersion(AcmeOSError, ValueError):
+    """A version string is not of the form X.Y.Z (digits only)."""
+
+    def __init__(self, version: object) -> None:
+        super().__init__(f"invalid AcmeOS version {version!r}: expected X.Y.Z, e.g. '5.4.1'")
+        self.version = version

@@ -1,0 +1,71 @@
+"""The errors acmerun reports to its user, and the exit code of each.
+
+Every expected failure is one of these; the CLI (the one error boundary)
+prints its message on one line and exits with its code. Anything else is a
+bug: it is logged with its traceback and the exit code is 250.
+
+    AcmerunError                    exit 250 unless a subclass says otherwise
+     ├── RunbookInvalid             4  the runbook (or a file it names) is not valid
+     ├── BadOptions                 5  the command line, -e values, config or environment
+     ├── RunbookLocked              7  another run holds the runbook's lock
+     └── Interrupted               99  SIGINT / SIGTERM
+
+Exit codes of a run that completed (see ``ExitCode``): 0 every host ok,
+2 a host failed, 3 a host unreachable (none failed), 6 ``--check
+--detailed-exitcode`` found changes to make.
+
+Device errors (``acmerun.acmeos.errors``) never reach the boundary: tasks
+turn them into failed results, and reporters read those.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """Documented exit codes; Ansible's where Ansible has one, so wrappers keep working."""
+
+    OK = 0
+    HOST_FAILED = 2
+    HOST_UNREACHABLE = 3
+    RUNBOOK_INVALID = 4
+    BAD_OPTIONS = 5
+    CHANGES_PENDING = 6
+    LOCKED = 7
+    INTERRUPTED = 99
+    UNEXPECTED = 250
+
+
+class AcmerunError(Exception):
+    """An expected error: its message is shown to the user as is, on its own."""
+
+    exit_code: ExitCode = ExitCode.UNEXPECTED
+
+
+class RunbookInvalid(AcmerunError):
+    """A runbook failed validation; ``errors`` holds every ``FILE:LINE:COL: PATH: message``."""
+
+    exit_code = ExitCode.RUNBOOK_INVALID
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+class BadOptions(AcmerunError):
+    """Bad command-line options, extra vars, configuration or environment."""
+
+    exit_code = ExitCode.BAD_OPTIONS
+
+
+class RunbookLocked(AcmerunError):
+    """Another acmerun process is running the same runbook."""
+
+    exit_code = ExitCode.LOCKED
+
+
+class Interrupted(AcmerunError):
+    """The run was stopped by SIGINT or SIGTERM."""
+
+    exit_code = ExitCode.INTERRUPTED

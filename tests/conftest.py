@@ -1,0 +1,73 @@
+"""Shared fixtures: a real AcmeOS lab on loopback, in a thread, per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+#: the password every test lab uses: every end-to-end test checks it is never written out
+LAB_PASSWORD = "s3cr3t-Lab-Pa55"
+LAB_USERNAME = "netops"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test reads or writes the user's real state dir, config or inventory settings."""
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("ACMERUN_STATE_DIR", str(state))
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    for var in ("ACME_INVENTORY_URL", "ACMEOS_USERNAME", "ACMEOS_PASSWORD", "ACMERUN_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def make_lab(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Start labs in threads on loopback: ``make_lab(sites=1, dead=["edge00.*"])``.
+
+    Keyword arguments are ``LabConfig`` fields; the credentials default to the test
+    ones above. Every lab started is stopped at the end of the test.
+    """
+    from acmerun.acmeos.lab import Lab, LabConfig
+
+    labs: list[Any] = []
+
+    def start(**options: Any) -> Any:
+        options.setdefault("username", LAB_USERNAME)
+        options.setdefault("password", LAB_PASSWORD)
+        lab = Lab(LabConfig(**options))
+        lab.start()
+        labs.append(lab)
+        return lab
+
+    yield start
+    for lab in labs:
+        lab.stop()
+
+
+@pytest.fixture
+def lab(make_lab: Callable[..., Any]) -> Any:
+    """One site (earth: 2 edge, 4 spine, 100 leaf), no faults, test credentials."""
+    return make_lab(sites=["earth"])
+
+
+@pytest.fixture
+def lab_env(lab: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The ``lab`` fixture, with the environment pointing nornir plugins at it."""
+    monkeypatch.setenv("ACME_INVENTORY_URL", lab.url)
+    monkeypatch.setenv("ACMEOS_USERNAME", LAB_USERNAME)
+    monkeypatch.setenv("ACMEOS_PASSWORD", LAB_PASSWORD)
+    return lab
+
+
+def lab_subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for a child ``acmerun`` process: the current one plus ``extra``."""
+    env = dict(os.environ)
+    env.update(extra)
+    return env
