@@ -1,0 +1,18 @@
+"""AcmeOS factory settings, shared by the client, the nornir plugins and the lab."""
+
+from __future__ import annotations
+
+#: the credentials an AcmeOS device accepts out of the box (and the lab, unless told otherwise)
+FACTORY_USERNAME = "admin"
+FACTORY_PASSWORD = "acme-factory"
+
+#: environment variables the connection plugin reads when the inventory gives no credentials
+USERNAME_ENV = "ACMEOS_USERNAME"
+PASSWORD_ENV = "ACMEOS_PASSWORD"
+
+#: environment variable naming the inventory service (the lab's or a real one)
+INVENTORY_URL_ENV = "ACME_INVENTORY_URL"
+
+#: socket timeouts of the client, in seconds
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 60.0
