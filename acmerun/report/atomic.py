@@ -1,0 +1,118 @@
+"""Report files that are always whole: a reader (or a kill -9) never sees half of one.
+
+The content is written to a temporary file in the destination's directory,
+flushed to disk, then renamed over the destination in one step. A crash at any
+moment leaves the previous file or the new complete one; at worst a stray
+hidden ``.NAME.*.tmp`` file next to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+#: permissions of a new report; a report that is replaced keeps its own
+NEW_FILE_MODE = 0o644
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> Path:
+    """Replace ``path`` with ``data`` so that no reader ever sees a partial file.
+
+    Returns the path written. If writing fails, the previous file (if any) is
+    left untouched and the error propagates.
+    """
+    target = Path(path)
+    tmp = _write_temp(target, data)
+    try:
+        try:
+            mode = target.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode = NEW_FILE_MODE
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    _fsync_directory(target.parent)
+    return target
+
+
+def write_atomic_new(
+    directory: str | os.PathLike[str], stem: str, suffix: str, data: bytes | str
+) -> Path:
+    """Write ``data`` to a new file ``DIRECTORY/STEM[-N]SUFFIX``, never overwriting one.
+
+    ``-2``, ``-3``, ... are added to the name until it is free, so two runs that
+    start in the same second (even in two processes) get two files.
+    """
+    folder = Path(directory)
+    tmp = _write_temp(folder / f"{stem}{suffix}", data)
+    try:
+        os.chmod(tmp, NEW_FILE_MODE)
+        for n in range(1, 10_000):
+            candidate = folder / (f"{stem}{suffix}" if n == 1 else f"{stem}-{n}{suffix}")
+            try:
+                os.link(tmp, candidate)
+            except FileExistsError:
+                continue
+            except OSError as e:
+                if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+                    raise
+                # no hard links on this file system: check, then rename (racy, but whole)
+                if candidate.exists():
+                    continue
+                os.replace(tmp, candidate)
+            _fsync_directory(folder)
+            return candidate
+        raise FileExistsError(errno.EEXIST, "no free report file name", str(folder / stem))
+    finally:
+        _unlink_quietly(tmp)
+
+
+def timestamped_stem(runbook: str, started: datetime) -> str:
+    """``<runbook-stem>-YYYYMMDDTHHMMSSZ`` for a run of ``runbook`` started at ``started``."""
+    stem = Path(runbook).stem or "run"
+    return f"{stem}-{as_utc(started).strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; a naive datetime is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _write_temp(target: Path, data: bytes | str) -> str:
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    return tmp
+
+
+def _unlink_quietly(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,215 @@
+"""The terminal recap printed at the end of every run, in the spirit of Ansible's PLAY RECAP.
+
+    RECAP: Upgrade earth to AcmeOS 5.4.1 (CHECK MODE) ******************************
+    edge00.earth  : ok=0 changed=0 failed=0 unreachable=1 skipped=0
+    edge01.earth  : ok=2 changed=1 failed=0 unreachable=0 skipped=0
+
+    FAILURES ************************************************************************
+    edge00.earth | pre-check resources | cannot connect to 127.0.0.1:40001
+
+    TOTALS **************************************************************************
+    2 hosts: ok=0 changed=1 failed=0 unreachable=1 skipped=0 interrupted=0
+    wall time: 12.3s
+
+A host's counts are its steps by status (the innermost steps, nested ones
+included). Lines are never wrapped by acmerun, so ``grep`` and cron mail see
+one line per host whatever the terminal width.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import Literal
+
+from rich.console import Console
+from rich.text import Text
+
+from acmerun.outcome import HostOutcome, RunOutcome, Status, StepOutcome
+from acmerun.report.redact import Redactor
+
+#: ``all`` prints a line for every host; ``problems`` only for hosts not ok or changed
+HostsShown = Literal["all", "problems"]
+
+#: Ansible's colors, so a glance means the same thing
+STATUS_STYLE: dict[Status, str] = {
+    Status.OK: "green",
+    Status.CHANGED: "yellow",
+    Status.FAILED: "red",
+    Status.UNREACHABLE: "bold red",
+    Status.SKIPPED: "cyan",
+    Status.INTERRUPTED: "magenta",
+}
+
+#: the step counts on a host line, in this order (``interrupted`` only when a run has any)
+_LINE_STATUSES = (Status.OK, Status.CHANGED, Status.FAILED, Status.UNREACHABLE, Status.SKIPPED)
+
+_RULE_WIDTH = 80
+_NAME_WIDTH_MAX = 40
+
+
+class Recap:
+    """Prints the recap of a run to a terminal (or any rich ``Console``)."""
+
+    def __init__(
+        self,
+        console: Console | None = None,
+        *,
+        no_color: bool = False,
+        hosts: HostsShown = "all",
+        secrets: Iterable[str | None] = (),
+    ) -> None:
+        self.console = console or Console(
+            no_color=no_color, color_system=None if no_color else "auto", highlight=False
+        )
+        self.color = not no_color
+        self.hosts: HostsShown = hosts
+        self.redactor = Redactor(secrets)
+
+    def write(self, outcome: RunOutcome) -> None:
+        """Print the recap of ``outcome``: hosts, failures, totals."""
+        width = min(self.console.width, _RULE_WIDTH)
+        for line in recap_lines(
+            outcome, hosts=self.hosts, color=self.color, width=width, redactor=self.redactor
+        ):
+            self.console.print(line, soft_wrap=True, highlight=False, markup=False)
+
+
+def render_recap(
+    outcome: RunOutcome,
+    *,
+    hosts: HostsShown = "all",
+    width: int = _RULE_WIDTH,
+    secrets: Iterable[str | None] = (),
+) -> str:
+    """The recap of ``outcome`` as plain text, exactly as a terminal without color shows it."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, highlight=False)
+    Recap(console, no_color=True, hosts=hosts, secrets=secrets).write(outcome)
+    return buffer.getvalue()
+
+
+def step_counts(host: HostOutcome) -> Counter[Status]:
+    """How many of the host's innermost steps ended in each status."""
+    return Counter(step.status for step in leaf_steps(host.steps))
+
+
+def leaf_steps(steps: Iterable[StepOutcome]) -> Iterator[StepOutcome]:
+    """The steps that have no nested steps, depth first, in run order."""
+    for step in steps:
+        if step.steps:
+            yield from leaf_steps(step.steps)
+        else:
+            yield step
+
+
+def format_duration(seconds: float) -> str:
+    """``12.3s``, ``4m05s``, ``2h01m40s``."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m{secs:02d}s"
+    return f"{minutes}m{secs:02d}s"
+
+
+def recap_lines(
+    outcome: RunOutcome,
+    *,
+    hosts: HostsShown = "all",
+    color: bool = True,
+    width: int = _RULE_WIDTH,
+    redactor: Redactor | None = None,
+) -> list[Text]:
+    """The recap, one ``Text`` per printed line."""
+    redactor = redactor or Redactor()
+
+    def styled(text: str, style: str = "") -> Text:
+        return Text(text, style=style if color else "", no_wrap=True)
+
+    def rule(title: str) -> Text:
+        head = f"{title} "
+        return styled(head + "*" * max(3, width - len(head)), "bold")
+
+    counts = {name: step_counts(h) for name, h in outcome.hosts.items()}
+    line_statuses: tuple[Status, ...] = _LINE_STATUSES
+    if outcome.interrupted or any(
+        h.status is Status.INTERRUPTED or c[Status.INTERRUPTED] for h, c in _zip(outcome, counts)
+    ):
+        line_statuses = (*_LINE_STATUSES, Status.INTERRUPTED)
+    digits = {s: max((len(str(c[s])) for c in counts.values()), default=1) for s in line_statuses}
+
+    title = f"RECAP: {redactor.text(outcome.name)}"
+    if outcome.check:
+        title += " (CHECK MODE)"
+    lines = [rule(title)]
+
+    names = sorted(outcome.hosts)
+    shown = names
+    if hosts == "problems":
+        shown = [n for n in names if outcome.hosts[n].status not in (Status.OK, Status.CHANGED)]
+    name_width = min(max((len(n) for n in shown), default=0), _NAME_WIDTH_MAX)
+    for name in shown:
+        host = outcome.hosts[name]
+        line = Text(no_wrap=True)
+        line.append_text(styled(name.ljust(name_width), STATUS_STYLE[host.status]))
+        line.append(" :")
+        c = counts[name]
+        for status in line_statuses:
+            n = c[status]
+            cell = f"{status.value}={n}".ljust(len(status.value) + 1 + digits[status])
+            line.append(" ")
+            line.append_text(styled(cell, STATUS_STYLE[status] if n else ""))
+        if host.status in (Status.SKIPPED, Status.INTERRUPTED) and not c[host.status]:
+            reason = _first_line(redactor.text(host.error or ""))
+            note = f"  {host.status.value}" + (f": {reason}" if reason else "")
+            line.append_text(styled(note, STATUS_STYLE[host.status]))
+        line.rstrip()
+        lines.append(line)
+    hidden = len(names) - len(shown)
+    if hidden:
+        noun = "host" if hidden == 1 else "hosts"
+        lines.append(styled(f"({hidden} {noun} ok or changed not shown)", "dim"))
+
+    failures = outcome.failures()
+    if failures:
+        lines.append(Text())
+        lines.append(rule("FAILURES"))
+        for host_name, path, error in failures:
+            style = STATUS_STYLE[outcome.hosts[host_name].status]
+            first, *rest = redactor.text(error).splitlines() or [""]
+            where = f"{host_name} | {redactor.text(path)}" if path else host_name
+            line = styled(where, style)
+            line.append(f" | {first}")
+            lines.append(line)
+            lines.extend(styled(f"    {more}") for more in rest)
+
+    totals = outcome.totals()
+    lines.append(Text())
+    lines.append(rule("TOTALS"))
+    total_line = styled(f"{len(outcome.hosts)} hosts:")
+    for status in Status:
+        n = totals[status.value]
+        total_line.append(" ")
+        total_line.append_text(styled(f"{status.value}={n}", STATUS_STYLE[status] if n else ""))
+    lines.append(total_line)
+    wall = max(0.0, (outcome.ended - outcome.started).total_seconds())
+    lines.append(styled(f"wall time: {format_duration(wall)}"))
+    if outcome.interrupted:
+        unfinished = totals[Status.INTERRUPTED.value]
+        lines.append(styled(f"run interrupted: {unfinished} hosts did not finish", "bold magenta"))
+    return lines
+
+
+def _zip(
+    outcome: RunOutcome, counts: dict[str, Counter[Status]]
+) -> Iterator[tuple[HostOutcome, Counter[Status]]]:
+    for name, host in outcome.hosts.items():
+        yield host, counts[name]
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0] if text else ""

@@ -1,0 +1,99 @@
+"""What reports may contain: JSON-safe data, and never a secret.
+
+Step results come from tasks and may hold anything (objects, bytes, sets,
+tuples as keys, NaN). ``Redactor.data`` turns any of it into plain JSON data,
+stringifying what JSON cannot hold, and replaces every known secret with
+``********`` in every string, keys included. It is the safety net behind the
+rule that passwords never appear in a report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time, timedelta
+from pathlib import PurePath
+from typing import Any
+
+MASK = "********"
+
+_MAX_DEPTH = 64
+
+
+class Redactor:
+    """Replaces secrets in strings and makes any value JSON-safe."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        # longest first, so a secret that contains another is masked whole
+        self.secrets: tuple[str, ...] = tuple(
+            sorted({s for s in secrets if s}, key=len, reverse=True)
+        )
+
+    def text(self, value: str) -> str:
+        """``value`` with every secret replaced by ``********``."""
+        for secret in self.secrets:
+            if secret in value:
+                value = value.replace(secret, MASK)
+        return value
+
+    def data(self, value: Any) -> Any:
+        """``value`` as JSON data (dict, list, str, int, float, bool, None), secrets masked."""
+        return self._data(value, 0, set())
+
+    def _data(self, value: Any, depth: int, seen: set[int]) -> Any:
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, enum.Enum):
+            return self._data(value.value, depth, seen)
+        if isinstance(value, str):
+            return self.text(str(value))
+        if isinstance(value, int):
+            return int(value)
+        if isinstance(value, float):
+            return value if math.isfinite(value) else str(value)
+        if depth >= _MAX_DEPTH:
+            return self.text(_to_str(value))
+        if isinstance(value, (datetime, date, time)):
+            return value.isoformat()
+        if isinstance(value, timedelta):
+            return value.total_seconds()
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return self.text(bytes(value).decode("utf-8", errors="replace"))
+        if isinstance(value, PurePath):
+            return self.text(str(value))
+        if id(value) in seen:
+            return "<cycle>"
+        seen.add(id(value))
+        try:
+            if isinstance(value, Mapping):
+                return {self._key(k): self._data(v, depth + 1, seen) for k, v in value.items()}
+            if isinstance(value, (list, tuple, set, frozenset)):
+                items = value
+                if isinstance(value, (set, frozenset)):
+                    items = sorted(value, key=repr)
+                return [self._data(v, depth + 1, seen) for v in items]
+            if dataclasses.is_dataclass(value) and not isinstance(value, type):
+                fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+                return self._data(fields, depth + 1, seen)
+        finally:
+            seen.discard(id(value))
+        return self.text(_to_str(value))
+
+    def _key(self, key: Any) -> str:
+        if isinstance(key, str):
+            return self.text(key)
+        if isinstance(key, enum.Enum):
+            key = key.value
+        return self.text(key if isinstance(key, str) else _to_str(key))
+
+
+def _to_str(value: Any) -> str:
+    try:
+        return str(value)
+    except Exception:
+        try:
+            return repr(value)
+        except Exception:
+            return f"<unprintable {type(value).__name__}>"
