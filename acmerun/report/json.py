@@ -1,0 +1,90 @@
+"""The JSON report: the whole run for scripts and cron (``--report FILE``, ``--report-dir DIR``).
+
+The format is documented in ``docs/reports.md``; scripts depend on it. Every
+selected host appears, whatever happened to it. The file is written atomically
+(a reader never sees half of it), results that JSON cannot hold are turned into
+strings, and every secret the caller names is replaced by ``********``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from acmerun import __version__
+from acmerun.outcome import RunOutcome
+from acmerun.report.atomic import as_utc, timestamped_stem, write_atomic, write_atomic_new
+from acmerun.report.redact import Redactor
+
+
+class JsonReport:
+    """Writes the JSON report of a run to ``path``, or to a new timestamped file in ``directory``.
+
+    ``exit_code`` is the code the run exits with (the caller decides it);
+    ``secrets`` (the password, tokens) are masked wherever they would appear.
+    After ``write``, ``written`` is the path of the file.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        directory: str | os.PathLike[str] | None = None,
+        exit_code: int,
+        secrets: Iterable[str | None] = (),
+    ) -> None:
+        if (path is None) == (directory is None):
+            raise ValueError("JsonReport needs exactly one of path or directory")
+        self.path = Path(path) if path is not None else None
+        self.directory = Path(directory) if directory is not None else None
+        self.exit_code = int(exit_code)
+        self.secrets = tuple(s for s in secrets if s)
+        self.written: Path | None = None
+
+    def write(self, outcome: RunOutcome) -> None:
+        """Write the report; the previous file at ``path`` is replaced only by a complete one."""
+        text = report_text(outcome, exit_code=self.exit_code, secrets=self.secrets)
+        if self.path is not None:
+            self.written = write_atomic(self.path, text)
+        else:
+            assert self.directory is not None
+            self.directory.mkdir(parents=True, exist_ok=True)
+            stem = timestamped_stem(outcome.runbook, outcome.started)
+            self.written = write_atomic_new(self.directory, stem, ".json", text)
+
+
+def report_data(
+    outcome: RunOutcome, *, exit_code: int, secrets: Iterable[str | None] = ()
+) -> dict[str, Any]:
+    """The report as JSON data (hosts sorted by name), with every secret masked."""
+    data: dict[str, Any] = {
+        "acmerun_version": __version__,
+        "runbook": {"path": outcome.runbook, "name": outcome.name},
+        "check": outcome.check,
+        "target": outcome.target,
+        "started": iso_utc(outcome.started),
+        "ended": iso_utc(outcome.ended),
+        "duration": round(max(0.0, (outcome.ended - outcome.started).total_seconds()), 6),
+        "interrupted": outcome.interrupted,
+        "exit_code": int(exit_code),
+        "totals": outcome.totals(),
+        "hosts": {name: outcome.hosts[name].to_dict() for name in sorted(outcome.hosts)},
+    }
+    result: dict[str, Any] = Redactor(secrets).data(data)
+    return result
+
+
+def report_text(outcome: RunOutcome, *, exit_code: int, secrets: Iterable[str | None] = ()) -> str:
+    """The report as the text of the file: indented JSON (ASCII), ending with a newline."""
+    data = report_data(outcome, exit_code=exit_code, secrets=secrets)
+    return json.dumps(data, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
+
+
+def iso_utc(moment: datetime) -> str:
+    """``2026-11-24T15:17:00.123Z``: ISO 8601, UTC, milliseconds."""
+    utc = as_utc(moment)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
