@@ -1,1 +1,35 @@
+"""AcmeOS: the device client (``AcmeOSAPI``), its errors, and the lab (``acmerun.acmeos.lab``)."""
 
+from acmerun.acmeos.client import AcmeOSAPI, InstallReport, Resources, VersionInfo, check_version
+from acmerun.acmeos.errors import (
+    COMMUNICATION_PROBLEM,
+    AcmeOSError,
+    AuthenticationError,
+    CommandError,
+    ConnectionFailure,
+    ConnectTimeout,
+    InstallFailed,
+    InvalidVersion,
+    ReadTimeout,
+    RebootTimeout,
+    VersionMismatch,
+)
+
+__all__ = [
+    "COMMUNICATION_PROBLEM",
+    "AcmeOSAPI",
+    "AcmeOSError",
+    "AuthenticationError",
+    "CommandError",
+    "ConnectTimeout",
+    "ConnectionFailure",
+    "InstallFailed",
+    "InstallReport",
+    "InvalidVersion",
+    "ReadTimeout",
+    "RebootTimeout",
+    "Resources",
+    "VersionInfo",
+    "VersionMismatch",
+    "check_version",
+]

@@ -10,6 +10,8 @@
      │                              never retried.
      ├── CommandError               the device answered with an error body ``{"code", "message"}``
      │    └── InstallFailed         an install was attempted and failed on the device
+     ├── RebootTimeout              after an install, the device did not come back in time. Failed.
+     ├── VersionMismatch            after an upgrade, the device runs another version. Failed.
      └── InvalidVersion             a version string is not X.Y.Z; raised before any network
                                     call (also a ``ValueError``)
 
@@ -78,3 +80,20 @@ class InvalidVersion(AcmeOSError, ValueError):
     def __init__(self, version: object) -> None:
         super().__init__(f"invalid AcmeOS version {version!r}: expected X.Y.Z, e.g. '5.4.1'")
         self.version = version
+
+
+class RebootTimeout(AcmeOSError):
+    """After an install, the device did not accept a session again within the timeout."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(f"device did not come back within {timeout:g}s after its reboot")
+        self.timeout = timeout
+
+
+class VersionMismatch(AcmeOSError):
+    """After an upgrade, the device runs a version other than the one installed."""
+
+    def __init__(self, expected: str, running: str) -> None:
+        super().__init__(f"device runs {running} after the upgrade, expected {expected}")
+        self.expected = expected
+        self.running = running

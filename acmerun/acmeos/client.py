@@ -1,0 +1,345 @@
+"""The AcmeOS client: ``AcmeOSAPI``, one device, JSON over HTTP/1.1 with keep-alive.
+
+The interface is the nornir3 demo's vendor library (``open``, ``close``,
+``get_version``, ``get_cpu_ram``, ``install_os_version``) plus what an upgrade
+needs (``wait_until_up``). Every failure is one of ``acmerun.acmeos.errors``;
+every socket timeout is capped by the calling thread's step deadline
+(``acmerun.acmeos.deadline``). The password is kept out of every message,
+``repr`` and log line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from typing import Any, TypedDict, cast
+
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
+
+from acmerun.acmeos import deadline, defaults
+from acmerun.acmeos.errors import (
+    AcmeOSError,
+    AuthenticationError,
+    CommandError,
+    ConnectionFailure,
+    ConnectTimeout,
+    InstallFailed,
+    InvalidVersion,
+    ReadTimeout,
+    RebootTimeout,
+)
+
+log = logging.getLogger(__name__)
+
+#: an install answers once the image is written: allow it at least this long (seconds)
+INSTALL_READ_TIMEOUT = 600.0
+#: pauses between reconnection attempts while a device reboots (seconds)
+RECONNECT_FIRST_PAUSE = 0.1
+RECONNECT_MAX_PAUSE = 1.0
+#: logging out is a courtesy: never wait long for it
+LOGOUT_TIMEOUT = 2.0
+
+_VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
+_JSON = "application/json"
+_SESSION = "/api/v1/session"
+
+
+class VersionInfo(TypedDict):
+    """``get_version()``: ``{"os_version": "5.2", "revision": "1", "full_version": "5.2.1"}``."""
+
+    os_version: str
+    revision: str
+    full_version: str
+
+
+class Resources(TypedDict):
+    """``get_cpu_ram()``: cpu in percent, ram in MiB."""
+
+    cpu: float
+    ram_total: int
+    ram_used: int
+
+
+class InstallReport(TypedDict):
+    """``install_os_version()``: ``status`` is ``"rebooting"`` or ``"unchanged"``."""
+
+    previous_version: str
+    version: str
+    status: str
+    reboot_seconds: float
+
+
+def check_version(version: object) -> str:
+    """``version`` if it is an X.Y.Z string (digits only), else ``InvalidVersion``."""
+    if not isinstance(version, str) or _VERSION.fullmatch(version) is None:
+        raise InvalidVersion(version)
+    return version
+
+
+class AcmeOSAPI:
+    """A session with one AcmeOS device.
+
+    ``open()`` logs in; the session survives until ``close()``. A session the
+    device forgot (it rebooted) is renewed once, transparently, on the next call.
+    Not thread-safe: one thread talks to one device at a time (nornir's model).
+    """
+
+    def __init__(
+        self,
+        hostname: str,
+        username: str,
+        password: str,
+        port: int = 80,
+        *,
+        connect_timeout: float = defaults.CONNECT_TIMEOUT,
+        read_timeout: float = defaults.READ_TIMEOUT,
+    ) -> None:
+        self.hostname = hostname
+        self.port = port
+        self.username = username
+        self._password = password
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self._pool: urllib3.HTTPConnectionPool | None = None
+        self._token: str | None = None
+        self._headers: dict[str, str] = {"Content-Type": _JSON, "Accept": _JSON}
+
+    def __repr__(self) -> str:
+        return (
+            f"AcmeOSAPI(hostname={self.hostname!r}, port={self.port!r}, username={self.username!r})"
+        )
+
+    @property
+    def is_open(self) -> bool:
+        """True while a session is established."""
+        return self._token is not None
+
+    # -- the vendor interface -------------------------------------------------------------
+
+    def open(self) -> None:
+        """Connect and log in; ``AuthenticationError`` if the device refuses the credentials."""
+        self._login()
+
+    def close(self) -> None:
+        """Log out (best effort, briefly) and release the socket. Never raises."""
+        pool, self._pool = self._pool, None
+        token, self._token = self._token, None
+        if pool is None:
+            return
+        try:
+            if token is not None:
+                left = deadline.remaining()
+                if left is None or left > 0:
+                    limit = LOGOUT_TIMEOUT if left is None else min(LOGOUT_TIMEOUT, left)
+                    pool.urlopen(
+                        "DELETE",
+                        _SESSION,
+                        headers={"X-Auth-Token": token},
+                        retries=False,
+                        redirect=False,
+                        timeout=urllib3.Timeout(
+                            connect=min(self.connect_timeout, limit),
+                            read=min(self.read_timeout, limit),
+                        ),
+                    )
+        except Exception as exc:  # logging out is a courtesy
+            log.debug("%s: logout failed: %s", self.hostname, exc)
+        finally:
+            try:
+                pool.close()
+            except Exception as exc:
+                log.debug("%s: closing the connection failed: %s", self.hostname, exc)
+
+    def get_version(self) -> VersionInfo:
+        """The OS running on the device: ``os_version``, ``revision``, ``full_version``."""
+        answer = self._call("GET", "/api/v1/version")
+        _require(answer, ("os_version", "revision", "full_version"), "version")
+        return cast(VersionInfo, answer)
+
+    def get_cpu_ram(self) -> Resources:
+        """CPU use (percent) and RAM (``ram_total``, ``ram_used``, MiB)."""
+        answer = self._call("GET", "/api/v1/resources")
+        _require(answer, ("cpu", "ram_total", "ram_used"), "resources")
+        return cast(Resources, answer)
+
+    def install_os_version(self, version: str) -> InstallReport:
+        """Install ``version`` (X.Y.Z); the device then reboots unless it already runs it.
+
+        ``InvalidVersion`` before any network call; ``InstallFailed`` when the
+        device tried and failed (it keeps its old version). After a reboot the
+        session is gone: ``wait_until_up()`` waits for the device and logs in again.
+        """
+        check_version(version)
+        answer = self._call(
+            "POST",
+            "/api/v1/install",
+            {"version": version},
+            read_timeout=max(self.read_timeout, INSTALL_READ_TIMEOUT),
+        )
+        _require(answer, ("previous_version", "version", "status"), "install")
+        if answer["status"] != "unchanged":
+            self._forget_session()
+        return cast(InstallReport, answer)
+
+    def wait_until_up(self, timeout: float) -> float:
+        """Wait for the device to accept a new session, for at most ``timeout`` seconds.
+
+        Returns the seconds waited. Tries after a pause growing from 0.1 s to 1 s
+        (the first gives a device that just answered an install time to go down)
+        for as long as the device is unreachable or silent. ``RebootTimeout`` when
+        it is not back in time, ``DeadlineExceeded`` when the step's deadline
+        comes first, ``AuthenticationError`` at once if it refuses the credentials.
+        """
+        started = time.monotonic()
+        give_up = started + timeout
+        pause = RECONNECT_FIRST_PAUSE
+        self._forget_session()
+        while True:
+            left = give_up - time.monotonic()
+            if left <= 0:
+                raise RebootTimeout(timeout)
+            remaining = deadline.remaining()
+            time.sleep(min(pause, left) if remaining is None else min(pause, left, remaining))
+            pause = min(pause * 2, RECONNECT_MAX_PAUSE)
+            deadline.check()
+            left = give_up - time.monotonic()
+            if left <= 0:
+                raise RebootTimeout(timeout)
+            try:
+                self._login(limit=left)
+                return time.monotonic() - started
+            except (ConnectionFailure, ReadTimeout) as exc:
+                log.debug("%s: not back yet: %s", self.hostname, exc)
+                self._forget_session()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _login(self, limit: float | None = None) -> None:
+        status, answer = self._send(
+            "POST",
+            _SESSION,
+            json.dumps({"username": self.username, "password": self._password}).encode(),
+            self.read_timeout,
+            limit,
+        )
+        if status == 401:
+            message = answer.get("message", "") if isinstance(answer, dict) else ""
+            raise AuthenticationError(self.username, self._scrub(str(message)))
+        if status != 201:
+            raise self._error(status, answer)
+        token = answer.get("token") if isinstance(answer, dict) else None
+        if not isinstance(token, str) or not token:
+            raise CommandError("bad_response", "login answer carries no token", status)
+        self._token = token
+        self._headers["X-Auth-Token"] = token
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        read_timeout: float | None = None,
+    ) -> dict[str, Any]:
+        if self._token is None:
+            self._login()
+        body = None if payload is None else json.dumps(payload).encode()
+        timeout = self.read_timeout if read_timeout is None else read_timeout
+        status, answer = self._send(method, path, body, timeout)
+        if status == 401 and _code(answer) == "unauthenticated":
+            log.debug("%s: session lost, logging in again", self.hostname)
+            self._forget_session()
+            self._login()
+            status, answer = self._send(method, path, body, timeout)
+        if status != 200 or not isinstance(answer, dict):
+            raise self._error(status, answer)
+        return answer
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        read_timeout: float,
+        limit: float | None = None,
+    ) -> tuple[int, Any]:
+        connect = deadline.cap(self.connect_timeout)
+        read = deadline.cap(read_timeout)
+        if limit is not None:
+            connect, read = min(connect, limit), min(read, limit)
+        pool = self._pool
+        if pool is None:
+            pool = self._pool = urllib3.HTTPConnectionPool(
+                self.hostname, self.port, maxsize=1, block=False, retries=False
+            )
+        try:
+            response = pool.urlopen(
+                method,
+                path,
+                body=body,
+                headers=self._headers,
+                retries=False,
+                redirect=False,
+                assert_same_host=False,
+                timeout=urllib3.Timeout(connect=connect, read=read),
+            )
+        except ReadTimeoutError:
+            deadline.check()
+            raise ReadTimeout(read) from None
+        except NewConnectionError as exc:
+            raise ConnectionFailure(detail=self._detail(exc)) from None
+        except ConnectTimeoutError as exc:
+            deadline.check()
+            raise ConnectTimeout(detail=self._detail(exc)) from None
+        except (HTTPError, OSError) as exc:
+            raise ConnectionFailure(detail=self._detail(exc)) from None
+        data = response.data
+        if not data:
+            return response.status, None
+        try:
+            return response.status, json.loads(data)
+        except ValueError:
+            return response.status, data.decode("utf-8", "replace")[:200]
+
+    def _forget_session(self) -> None:
+        self._token = None
+        self._headers.pop("X-Auth-Token", None)
+
+    def _error(self, status: int, answer: Any) -> AcmeOSError:
+        code = _code(answer)
+        if code is None:
+            return CommandError(
+                "bad_response", f"unexpected answer (HTTP {status}): {answer!r}", status
+            )
+        message = self._scrub(str(answer.get("message", "")))
+        if code == "install_failed":
+            return InstallFailed(code, message, status)
+        return CommandError(code, message, status)
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._password, "***") if self._password else text
+
+    def _detail(self, exc: BaseException) -> str:
+        return f"{self.hostname}:{self.port}: {self._scrub(str(exc))}"
+
+
+def _code(answer: Any) -> str | None:
+    if isinstance(answer, dict):
+        code = answer.get("code")
+        if isinstance(code, str):
+            return code
+    return None
+
+
+def _require(answer: dict[str, Any], keys: tuple[str, ...], what: str) -> None:
+    missing = [k for k in keys if k not in answer]
+    if missing:
+        raise CommandError("bad_response", f"{what} answer lacks {', '.join(missing)}")
