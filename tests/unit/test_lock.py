@@ -1,0 +1,65 @@
+"""The per-runbook lock: a second run of the same runbook is turned away, naming the first."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from acmerun.errors import ExitCode, RunbookLocked
+from acmerun.lock import RunbookLock, lock_path
+
+
+def test_second_lock_on_the_same_runbook_names_the_holder(tmp_path: Path) -> None:
+    runbook = tmp_path / "rb.yml"
+    runbook.write_text("name: x\n")
+    with RunbookLock(runbook):
+        with pytest.raises(RunbookLocked) as caught:
+            RunbookLock(runbook).acquire()
+    assert caught.value.exit_code == ExitCode.LOCKED
+    assert str(caught.value) == (
+        f"{runbook} is locked by another acmerun run (pid {os.getpid()}); "
+        "use --wait-lock SECONDS to wait for it"
+    )
+
+
+def test_released_lock_can_be_taken_again(tmp_path: Path) -> None:
+    runbook = tmp_path / "rb.yml"
+    runbook.write_text("name: x\n")
+    with RunbookLock(runbook):
+        pass
+    with RunbookLock(runbook) as lock:
+        assert lock.holder_pid() == os.getpid()
+
+
+def test_the_same_runbook_spelled_differently_shares_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "sub").mkdir()
+    runbook = tmp_path / "rb.yml"
+    runbook.write_text("name: x\n")
+    monkeypatch.chdir(tmp_path / "sub")
+    assert lock_path("../rb.yml") == lock_path(runbook)
+    assert lock_path(runbook) != lock_path(tmp_path / "other.yml")
+    with RunbookLock("../rb.yml"), pytest.raises(RunbookLocked):
+        RunbookLock(runbook).acquire()
+
+
+def test_different_runbooks_do_not_block_each_other(tmp_path: Path) -> None:
+    with RunbookLock(tmp_path / "a.yml"), RunbookLock(tmp_path / "b.yml"):
+        pass
+
+
+def test_wait_lock_gives_up_after_the_wait(tmp_path: Path) -> None:
+    runbook = tmp_path / "rb.yml"
+    with RunbookLock(runbook):
+        started = time.monotonic()
+        with pytest.raises(RunbookLocked, match=r"after waiting 0.3s"):
+            RunbookLock(runbook, wait=0.3).acquire()
+        assert 0.3 <= time.monotonic() - started < 2
+
+
+def test_lock_files_live_in_the_state_dir(tmp_path: Path) -> None:
+    assert lock_path(tmp_path / "rb.yml").parent == Path(os.environ["ACMERUN_STATE_DIR"]) / "locks"
