@@ -58,7 +58,8 @@ def test_found_through_env_then_default(tmp_path: Path, monkeypatch: pytest.Monk
         ("- a\n", "c.yml:1:1: the configuration: expected a mapping"),
         (
             "credentials: {password_env: NOPE_NOT_SET}\n",
-            "c.yml:1:29: credentials.password_env: the environment variable NOPE_NOT_SET is not set",
+            "c.yml:1:29: credentials.password_env: "
+            "the environment variable NOPE_NOT_SET is not set",
         ),
     ],
 )

@@ -15,9 +15,8 @@ from acmerun.lock import RunbookLock, lock_path
 def test_second_lock_on_the_same_runbook_names_the_holder(tmp_path: Path) -> None:
     runbook = tmp_path / "rb.yml"
     runbook.write_text("name: x\n")
-    with RunbookLock(runbook):
-        with pytest.raises(RunbookLocked) as caught:
-            RunbookLock(runbook).acquire()
+    with RunbookLock(runbook), pytest.raises(RunbookLocked) as caught:
+        RunbookLock(runbook).acquire()
     assert caught.value.exit_code == ExitCode.LOCKED
     assert str(caught.value) == (
         f"{runbook} is locked by another acmerun run (pid {os.getpid()}); "
