@@ -27,7 +27,6 @@ from acmerun.acmeos import (
     ReadTimeout,
     deadline,
 )
-from acmerun.acmeos import client as client_module
 
 PASSWORD = "pw-Sup3r-s3cret"
 USERNAME = "netops"
@@ -35,7 +34,7 @@ TOKEN = "tok-123"
 
 #: what a handler returns: (status, JSON body or raw bytes or None), or "close"/"reset"
 Answer = Any
-Route = Callable[["Device", dict[str, Any]], Answer]
+Route = Callable[["Device", Any], Answer]
 
 
 class Device:
@@ -478,7 +477,7 @@ def test_every_request_passes_its_timeouts_through_the_deadline(
         capped.append(timeout)
         return real_cap(timeout)
 
-    monkeypatch.setattr(client_module.deadline, "cap", spy)
+    monkeypatch.setattr(deadline, "cap", spy)
     api = device.api(connect_timeout=3, read_timeout=7)
     api.open()
     api.get_version()
