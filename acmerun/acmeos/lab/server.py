@@ -1,0 +1,400 @@
+"""``Lab``: the AcmeOS fleet simulator, serving every device on its own loopback endpoint.
+
+The lab runs one asyncio event loop (in a daemon thread, or in the foreground
+for ``acmerun lab serve``). Every device that is powered on has its own
+listening socket on its own 127.A.B.C address, with a kernel-chosen port; a
+reboot closes that listener and every connection of the device, and reopens
+the same address and port when the device comes back. The inventory API and
+the lab-only endpoints are served on ``config.host:config.port``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import resource
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+
+from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+
+from acmerun.acmeos.lab.config import LabConfig
+from acmerun.acmeos.lab.device import DeviceAPI
+from acmerun.acmeos.lab.errors import LabError, LabStartError, LabStateError
+from acmerun.acmeos.lab.fleet import Device, DeviceInfo, build_fleet, load_state, save_state
+from acmerun.acmeos.lab.inventory import InventoryAPI
+
+#: a dirty state is written at most this often (seconds)
+STATE_WRITE_INTERVAL = 0.1
+#: idle keep-alive connections are closed after this long (seconds)
+KEEPALIVE_SECONDS = 60.0
+#: open files kept free for the process itself (logs, the state file, the inventory, ...)
+RESERVED_FILES = 256
+#: listeners opened at once during start-up
+START_BATCH = 512
+
+
+class _DeviceServer(web.Server):
+    """One device's HTTP server: its connections are the device's connections."""
+
+    def __init__(self, lab: Lab, device: Device, api: DeviceAPI) -> None:
+        super().__init__(
+            functools.partial(api.handle, device),
+            handler_cancellation=True,
+            keepalive_timeout=KEEPALIVE_SECONDS,
+            access_log=None,
+        )
+        self._lab = lab
+
+    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
+        super().connection_made(handler, transport)
+        self._lab._connection_opened(handler)
+
+    def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None) -> None:
+        super().connection_lost(handler, exc)
+        self._lab._connection_closed(handler)
+
+
+class Lab:
+    """A simulated AcmeOS fleet on loopback: ``with Lab(LabConfig(sites=1)) as lab: ...``."""
+
+    def __init__(self, config: LabConfig | None = None) -> None:
+        self.config = config or LabConfig()
+        self.devices_by_name: dict[str, Device] = {}
+        self._port = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stopping: asyncio.Event | None = None
+        self._failure: BaseException | None = None
+        self._stopped = False
+        self._listeners: dict[Device, asyncio.AbstractServer] = {}
+        self._servers: dict[Device, _DeviceServer] = {}
+        self._placeholders: list[socket.socket] = []
+        self._open: dict[RequestHandler, None] = {}
+        self._connection_budget = 0
+        self._state_path = Path(self.config.state_file) if self.config.state_file else None
+        self._dirty = False
+        self._write_pending = False
+        self._write: asyncio.Future[None] | None = None
+        self._state_error: LabStateError | None = None
+        self.started_at = 0.0
+
+    # -- the public interface -------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The inventory API's URL, e.g. ``http://127.0.0.1:41234``."""
+        host = self.config.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self._port}"
+
+    def start(self) -> Lab:
+        """Start serving in a daemon thread; return once every listener is bound.
+
+        Raises ``LabStateError`` for an unreadable or corrupt state file and
+        ``LabStartError`` when an address cannot be bound.
+        """
+        if self._thread is not None:
+            raise LabStartError("this lab was already started")
+        self._prepare()
+        self._thread = threading.Thread(target=self._run, name="acmeos-lab", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._failure is not None:
+            self._thread.join()
+            self._stopped = True
+            failure = self._failure
+            if isinstance(failure, LabError):
+                raise failure
+            raise LabStartError(f"the lab could not start: {failure}") from failure
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close every socket and write the state; calling it again does nothing."""
+        if self._stopped or self._thread is None:
+            return
+        self._stopped = True
+        loop, stopping = self._loop, self._stopping
+        if loop is not None and stopping is not None:
+            with contextlib.suppress(RuntimeError):  # the loop already ended
+                loop.call_soon_threadsafe(stopping.set)
+        self._thread.join()
+        if self._state_error is not None:
+            raise self._state_error
+
+    def __enter__(self) -> Lab:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def devices(self) -> dict[str, DeviceInfo]:
+        """Every device, by name: address, site data, running version, up or down."""
+        return {name: device.info() for name, device in self.devices_by_name.items()}
+
+    def downtime(self) -> dict[str, list[list[float | None]]]:
+        """Per device, every interval it was down: ``[start, end or None]`` in epoch seconds."""
+        return {
+            name: [list(interval) for interval in device.downtime]
+            for name, device in self.devices_by_name.items()
+        }
+
+    def serve_forever(self, on_ready: Callable[[Lab], None] | None = None) -> None:
+        """Serve in the foreground until SIGTERM or SIGINT, then stop cleanly.
+
+        ``on_ready`` is called once every listener is bound. Must run in the
+        main thread (signal handlers).
+        """
+        wake = threading.Event()
+
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            wake.set()
+
+        previous = {
+            sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            self.start()
+            if on_ready is not None:
+                on_ready(self)
+            while not wake.wait(1.0):
+                if self._thread is not None and not self._thread.is_alive():
+                    break
+        finally:
+            try:
+                self.stop()
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    # -- start-up ---------------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        devices = build_fleet(self.config)
+        if self._state_path is not None:
+            versions = load_state(self._state_path)
+            for device in devices:
+                device.version = versions.get(device.name, device.version)
+            save_state(self._state_path, {d.name: d.version for d in devices})
+        self.devices_by_name = {device.name: device for device in devices}
+        self._connection_budget = _file_budget(
+            sum(1 for device in devices if not device.dead), len(devices)
+        )
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main())
+        except BaseException as exc:  # reported by start() or stop()
+            if not self._ready.is_set():
+                self._failure = exc
+        finally:
+            self._ready.set()
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+            for placeholder in self._placeholders:
+                placeholder.close()
+
+    async def _main(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        api = DeviceAPI(self.config, self._reboot, self._changed)
+        self.started_at = time.time()
+        inventory = InventoryAPI(self)
+        inventory_server = web.Server(inventory.handle, access_log=None)
+        try:
+            listener = await loop.create_server(
+                inventory_server, self.config.host, self.config.port, reuse_address=True
+            )
+        except OSError as exc:
+            raise LabStartError(
+                f"cannot listen on {self.config.host}:{self.config.port}: {exc.strerror or exc}"
+            ) from None
+        self._port = listener.sockets[0].getsockname()[1]
+        try:
+            await self._power_on_fleet(api)
+            inventory.fleet_ready()
+            self._ready.set()
+            await self._stopping.wait()
+        finally:
+            listener.close()
+            await self._shutdown()
+
+    async def _power_on_fleet(self, api: DeviceAPI) -> None:
+        devices = list(self.devices_by_name.values())
+        for device in devices:
+            self._servers[device] = _DeviceServer(self, device, api)
+            if device.dead:
+                device.port = self._reserve_port(device)
+                device.downtime.append([self.started_at, None])
+        alive = [device for device in devices if not device.dead]
+        for first in range(0, len(alive), START_BATCH):
+            batch = alive[first : first + START_BATCH]
+            await asyncio.gather(*(self._listen(device) for device in batch))
+
+    def _reserve_port(self, device: Device) -> int:
+        """A port for a dead device: bound, never listening, so connections are refused."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind((device.hostname, 0))
+        except OSError as exc:
+            sock.close()
+            raise LabStartError(f"cannot bind {device.hostname}: {exc.strerror or exc}") from None
+        self._placeholders.append(sock)
+        port: int = sock.getsockname()[1]
+        return port
+
+    async def _listen(self, device: Device) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            listener = await loop.create_server(
+                self._servers[device], device.hostname, device.port, reuse_address=True
+            )
+        except OSError as exc:
+            raise LabStartError(
+                f"cannot listen for {device.name} on {device.hostname}:{device.port}: "
+                f"{exc.strerror or exc}"
+            ) from None
+        device.port = listener.sockets[0].getsockname()[1]
+        self._listeners[device] = listener
+        device.up = True
+
+    # -- reboots ----------------------------------------------------------------------------
+
+    def _reboot(self, device: Device) -> None:
+        """Power-cycle ``device``: down now, back after ``reboot_seconds`` (stuck: never)."""
+        if not device.up:
+            return
+        device.up = False
+        device.sessions.clear()
+        device.downtime.append([time.time(), None])
+        listener = self._listeners.pop(device, None)
+        if listener is not None:
+            listener.close()
+        for handler in self._servers[device].connections:
+            handler.force_close()
+        if device.stuck:
+            return
+        loop = asyncio.get_running_loop()
+        loop.call_later(
+            self.config.reboot_seconds, lambda: loop.create_task(self._come_back(device))
+        )
+
+    async def _come_back(self, device: Device) -> None:
+        if self._stopping is None or self._stopping.is_set():
+            return
+        while True:
+            try:
+                await self._listen(device)
+                break
+            except LabStartError as exc:  # the port is briefly unavailable: try again
+                print(f"acmerun lab: {exc}; retrying", file=sys.stderr)
+                await asyncio.sleep(0.5)
+        device.downtime[-1][1] = time.time()
+
+    # -- connections ------------------------------------------------------------------------
+
+    def _connection_opened(self, handler: RequestHandler) -> None:
+        self._open[handler] = None
+        if len(self._open) > self._connection_budget:
+            self._shed_idle_connections()
+
+    def _connection_closed(self, handler: RequestHandler) -> None:
+        self._open.pop(handler, None)
+
+    def _shed_idle_connections(self) -> None:
+        """Close the oldest idle keep-alive connections so the lab stays within its open files."""
+        target = max(1, self._connection_budget // 10)
+        for handler in list(self._open)[: target * 2]:
+            if target <= 0:
+                break
+            if not handler._request_in_progress:
+                handler.force_close()
+                self._open.pop(handler, None)
+                target -= 1
+
+    # -- state ------------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        if self._state_path is None:
+            return
+        self._dirty = True
+        if not self._write_pending:
+            self._write_pending = True
+            asyncio.get_running_loop().call_later(STATE_WRITE_INTERVAL, self._write_state)
+
+    def _write_state(self) -> None:
+        if self._write is not None or self._state_path is None:
+            # a write is running: its completion schedules the next one
+            return
+        self._dirty = False
+        snapshot = {name: device.version for name, device in self.devices_by_name.items()}
+        self._write = asyncio.get_running_loop().run_in_executor(
+            None, save_state, self._state_path, snapshot
+        )
+        self._write.add_done_callback(self._state_written)
+
+    def _state_written(self, write: asyncio.Future[None]) -> None:
+        self._write = None
+        self._write_pending = False
+        exc = write.exception() if not write.cancelled() else None
+        if isinstance(exc, LabStateError) and self._state_error is None:
+            self._state_error = exc
+            print(f"acmerun lab: error: {exc}", file=sys.stderr)
+        if self._dirty:
+            self._changed()
+
+    # -- shutdown ---------------------------------------------------------------------------
+
+    async def _shutdown(self) -> None:
+        for listener in self._listeners.values():
+            listener.close()
+        self._listeners.clear()
+        for handler in list(self._open):
+            handler.force_close()
+        self._open.clear()
+        current = asyncio.current_task()
+        others = [task for task in asyncio.all_tasks() if task is not current]
+        for task in others:
+            task.cancel()
+        if others:
+            await asyncio.wait(others, timeout=2.0)
+        if self._write is not None:
+            with contextlib.suppress(Exception):
+                await self._write
+        if self._state_path is not None:
+            snapshot = {name: device.version for name, device in self.devices_by_name.items()}
+            try:
+                save_state(self._state_path, snapshot)
+            except LabStateError as exc:
+                self._state_error = exc
+
+
+def _file_budget(listeners: int, devices: int) -> int:
+    """How many device connections the lab may keep open; raises if the listeners cannot fit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or hard > soft):
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+    if soft == resource.RLIM_INFINITY:
+        return 1 << 30
+    budget = soft - devices - RESERVED_FILES
+    if budget < 64:
+        raise LabStartError(
+            f"{listeners} devices need more than {soft} open files (the limit, see ulimit -n): "
+            "serve fewer devices per lab, or raise the limit"
+        )
+    return budget
