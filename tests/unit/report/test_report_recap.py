@@ -1,0 +1,83 @@
+"""The terminal recap, asserted as the user reads it."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+
+from rich.console import Console
+
+from acmerun.outcome import HostOutcome, RunOutcome, Status
+from acmerun.report.recap import Recap, render_recap
+
+EXPECTED = """\
+RECAP: Upgrade earth to AcmeOS 5.4.1 *******************************************
+edge00.earth  : ok=0 changed=0 failed=0 unreachable=1 skipped=0
+edge01.earth  : ok=0 changed=0 failed=0 unreachable=0 skipped=0  skipped: group earth-edge-r0 halted after edge00.earth was unreachable
+leaf001.earth : ok=3 changed=0 failed=0 unreachable=0 skipped=1
+leaf002.earth : ok=1 changed=0 failed=1 unreachable=0 skipped=0
+spine01.earth : ok=2 changed=1 failed=0 unreachable=0 skipped=0
+
+FAILURES ***********************************************************************
+edge00.earth | pre-check | cannot connect to 127.0.0.1:40001
+leaf002.earth | upgrade | install of 5.4.1 failed: disk full
+    free: 0 MiB
+
+TOTALS *************************************************************************
+5 hosts: ok=1 changed=1 failed=1 unreachable=1 skipped=1 interrupted=0
+wall time: 1m16s
+"""  # noqa: E501
+
+
+def test_recap_of_a_mixed_run(outcome: RunOutcome) -> None:
+    assert render_recap(outcome) == EXPECTED
+
+
+def test_check_mode_is_in_the_header(outcome: RunOutcome) -> None:
+    first = render_recap(replace(outcome, check=True)).splitlines()[0]
+    assert first.startswith("RECAP: Upgrade earth to AcmeOS 5.4.1 (CHECK MODE) ***")
+    assert len(first) == 80
+
+
+def test_problems_mode_hides_ok_and_changed_hosts(outcome: RunOutcome) -> None:
+    text = render_recap(outcome, hosts="problems")
+    host_lines = [line.split(" :")[0].strip() for line in text.splitlines() if " : ok=" in line]
+    assert host_lines == ["edge00.earth", "edge01.earth", "leaf002.earth"]
+    assert "(2 hosts ok or changed not shown)" in text
+    assert "5 hosts: ok=1 changed=1" in text
+
+
+def test_no_ansi_codes_without_color(outcome: RunOutcome) -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=120)
+    Recap(console, no_color=True).write(outcome)
+    assert "\x1b[" not in buffer.getvalue()
+    assert "leaf002.earth : ok=1 changed=0 failed=1" in buffer.getvalue()
+
+
+def test_color_on_a_terminal(outcome: RunOutcome) -> None:
+    buffer = io.StringIO()
+    Recap(Console(file=buffer, force_terminal=True, width=120)).write(outcome)
+    assert "\x1b[31mleaf002.earth\x1b[0m" in buffer.getvalue()
+
+
+def test_lines_are_never_wrapped_on_a_narrow_terminal(outcome: RunOutcome) -> None:
+    long_name = "a-very-long-device-name-that-goes-on.rack42.datacenter.earth"
+    outcome.hosts[long_name] = HostOutcome(long_name, Status.OK)
+    text = render_recap(outcome, width=30)
+    assert f"{long_name} : ok=0 changed=0 failed=0 unreachable=0 skipped=0\n" in text
+    assert "\nedge00.earth" in text
+
+
+def test_interrupted_column_when_the_run_was_interrupted(outcome: RunOutcome) -> None:
+    outcome.hosts["edge01.earth"] = HostOutcome("edge01.earth", Status.INTERRUPTED)
+    text = render_recap(replace(outcome, interrupted=True))
+    assert "edge01.earth  : ok=0 changed=0 failed=0 unreachable=0 skipped=0 interrupted=0" in text
+    assert "run interrupted: 1 hosts did not finish" in text
+
+
+def test_secrets_never_printed(outcome: RunOutcome) -> None:
+    outcome.hosts["leaf002.earth"].steps[1].error = "login netops/hunter2 refused"
+    text = render_recap(outcome, secrets={"hunter2"})
+    assert "hunter2" not in text
+    assert "login netops/******** refused" in text
