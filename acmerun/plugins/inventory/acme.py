@@ -1,0 +1,171 @@
+"""nornir inventory plugin ``ACMEInventory``: the fleet as the ACME inventory service sees it.
+
+Where the service is: the ``url`` option, else ``$ACME_INVENTORY_URL``, else the
+embedded lab (``acmerun.plugins.inventory.embedded``), started in-process. Every
+site becomes a group named after it; every host gets its hostname, port and
+platform from the service and the data ``site``, ``dev_type`` and ``rack``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import urllib3
+from nornir.core.inventory import Defaults, Group, Groups, Host, Hosts, Inventory, ParentGroups
+
+from acmerun.acmeos import defaults
+from acmerun.errors import BadOptions
+from acmerun.plugins.inventory.embedded import (
+    embedded_lab,
+    start_embedded_lab,
+    stop_embedded_lab,
+    uses_embedded_lab,
+)
+
+__all__ = [
+    "ACMEInventory",
+    "InventoryError",
+    "embedded_lab",
+    "stop_embedded_lab",
+    "uses_embedded_lab",
+]
+
+#: the name of the plugin (inventory ``plugin:`` in a runbook, nornir's registry)
+INVENTORY_NAME = "ACMEInventory"
+HOSTS_PATH = "/api/v1/inventory/hosts"
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 60.0
+
+
+class InventoryError(BadOptions):
+    """The inventory service could not be reached or gave an answer that is not an inventory."""
+
+
+class ACMEInventory:
+    """Loads hosts from the ACME inventory service, optionally only some sites and types."""
+
+    def __init__(
+        self,
+        filter_sites: Iterable[str] | str | None = None,
+        filter_dev_types: Iterable[str] | str | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.filter_sites = _names("filter_sites", filter_sites)
+        self.filter_dev_types = _names("filter_dev_types", filter_dev_types)
+        self.url = url
+
+    def load(self) -> Inventory:
+        """The selected hosts, one group per site; ``InventoryError`` if the service fails."""
+        embedded = uses_embedded_lab(self.url)
+        if embedded:
+            try:
+                base = start_embedded_lab().url
+            except (BadOptions, OSError) as exc:
+                raise InventoryError(f"cannot start the embedded lab: {exc}") from exc
+        else:
+            base = self.url or os.environ[defaults.INVENTORY_URL_ENV]
+        records = self._fetch(base)
+
+        inventory_defaults = Defaults()
+        if embedded and not (
+            os.environ.get(defaults.USERNAME_ENV) or os.environ.get(defaults.PASSWORD_ENV)
+        ):
+            inventory_defaults.username = defaults.FACTORY_USERNAME
+            inventory_defaults.password = defaults.FACTORY_PASSWORD
+
+        groups = Groups()
+        hosts = Hosts()
+        for number, record in enumerate(records):
+            try:
+                name, hostname, port = record["name"], record["hostname"], record["port"]
+                site, dev_type = record["site"], record["dev_type"]
+                if not (
+                    isinstance(name, str)
+                    and isinstance(hostname, str)
+                    and isinstance(port, int)
+                    and isinstance(site, str)
+                    and isinstance(dev_type, str)
+                ):
+                    raise TypeError
+            except (KeyError, TypeError):
+                raise InventoryError(
+                    f"inventory service at {base} sent a malformed host (#{number}): "
+                    f"{str(record)[:200]}"
+                ) from None
+            if self.filter_sites is not None and site not in self.filter_sites:
+                continue
+            if self.filter_dev_types is not None and dev_type not in self.filter_dev_types:
+                continue
+            if name in hosts:
+                raise InventoryError(f"inventory service at {base} lists host {name!r} twice")
+            group = groups.get(site)
+            if group is None:
+                group = groups[site] = Group(name=site, defaults=inventory_defaults)
+            hosts[name] = Host(
+                name=name,
+                hostname=hostname,
+                port=port,
+                platform=record.get("platform") or "acmeos",
+                groups=ParentGroups([group]),
+                data={"site": site, "dev_type": dev_type, "rack": record.get("rack")},
+                defaults=inventory_defaults,
+            )
+        return Inventory(hosts=hosts, groups=groups, defaults=inventory_defaults)
+
+    def _fetch(self, base: str) -> list[Any]:
+        parts = urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InventoryError(f"inventory URL {base!r} is not an http(s) URL")
+        query: dict[str, str] = {}
+        if self.filter_sites is not None:
+            query["site"] = ",".join(self.filter_sites)
+        if self.filter_dev_types is not None:
+            query["dev_type"] = ",".join(self.filter_dev_types)
+        url = base.rstrip("/") + HOSTS_PATH + (f"?{urlencode(query)}" if query else "")
+        if (self.filter_sites is not None and not self.filter_sites) or (
+            self.filter_dev_types is not None and not self.filter_dev_types
+        ):
+            return []
+        with urllib3.PoolManager(retries=False) as pool:
+            try:
+                response = pool.request(
+                    "GET",
+                    url,
+                    timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT),
+                    redirect=False,
+                )
+            except urllib3.exceptions.HTTPError as exc:
+                raise InventoryError(
+                    f"cannot reach the inventory service at {base}: {_reason(exc)}"
+                ) from None
+        if response.status != 200:
+            raise InventoryError(
+                f"inventory service at {base} answered HTTP {response.status} for {HOSTS_PATH}"
+            )
+        try:
+            hosts = json.loads(response.data)["hosts"]
+        except (ValueError, KeyError, TypeError):
+            hosts = None
+        if not isinstance(hosts, list):
+            raise InventoryError(f"inventory service at {base} did not send a host list")
+        return hosts
+
+
+def _names(option: str, value: Iterable[str] | str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    names = (value,) if isinstance(value, str) else tuple(value)
+    for name in names:
+        if not isinstance(name, str) or not name or "," in name:
+            raise InventoryError(f"ACMEInventory option {option}: {name!r} is not a name")
+    return names
+
+
+def _reason(exc: BaseException) -> str:
+    cause = getattr(exc, "reason", None) or exc.__context__ or exc
+    text = str(cause)
+    return text.split(": ", 1)[-1] if "Failed to establish" in text else text

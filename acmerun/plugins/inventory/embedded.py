@@ -1,0 +1,70 @@
+"""The embedded lab: the simulated fleet acmerun targets when no inventory service is set.
+
+One per process, started on first use and stopped at interpreter exit: all the
+lab's default sites, factory credentials, state kept in the per-user state
+directory (so a second run finds the fleet as the first left it), and install
+and reboot times short enough for an upgrade to look real and finish in seconds.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from typing import TYPE_CHECKING
+
+from acmerun import paths
+from acmerun.acmeos import defaults
+
+if TYPE_CHECKING:
+    from acmerun.acmeos.lab import Lab
+
+#: file in the state directory that keeps the embedded fleet's versions
+STATE_FILE = "lab-state.json"
+#: seconds an install and a reboot take on the embedded lab's devices
+INSTALL_SECONDS = 0.3
+REBOOT_SECONDS = 1.0
+
+_lock = threading.Lock()
+_lab: Lab | None = None
+
+
+def uses_embedded_lab(url: str | None) -> bool:
+    """True when an inventory with this ``url`` option would target the embedded lab."""
+    return not (url or os.environ.get(defaults.INVENTORY_URL_ENV))
+
+
+def embedded_lab() -> Lab | None:
+    """The embedded lab if this process started it, else None."""
+    return _lab
+
+
+def start_embedded_lab() -> Lab:
+    """The embedded lab, started now if it is not running yet."""
+    global _lab
+    with _lock:
+        if _lab is None:
+            from acmerun.acmeos.lab import Lab, LabConfig
+
+            lab = Lab(
+                LabConfig(
+                    state_file=paths.state_dir() / STATE_FILE,
+                    username=defaults.FACTORY_USERNAME,
+                    password=defaults.FACTORY_PASSWORD,
+                    install_seconds=INSTALL_SECONDS,
+                    reboot_seconds=REBOOT_SECONDS,
+                )
+            )
+            lab.start()
+            _lab = lab
+            atexit.register(stop_embedded_lab)
+        return _lab
+
+
+def stop_embedded_lab() -> None:
+    """Stop the embedded lab if it runs (its state is kept); the next use starts it again."""
+    global _lab
+    with _lock:
+        lab, _lab = _lab, None
+    if lab is not None:
+        lab.stop()
