@@ -160,8 +160,9 @@ def serve(
     )
 
     def ready(running: Lab) -> None:
+        sites = _count(len(config.site_names), "site")
         click.echo(
-            f"{PROG}: serving {config.device_count} devices in {_count(len(config.site_names), 'site')}"
+            f"{PROG}: serving {config.device_count} devices in {sites}"
             + (f", state in {state_file}" if state_file else ""),
             err=True,
         )
