@@ -1,0 +1,120 @@
+"""The rolling strategy's options, checked once: redundancy groups and ``serial`` batches.
+
+``group_namer`` turns ``group_by`` (a Jinja2 template over host data, or a callable) into
+a function naming each host's redundancy group; ``parse_serial`` and ``serial_batches``
+turn Ansible's ``serial`` (a count, ``"N%"``, or a list of them whose last one repeats)
+into consecutive batches of the run's hosts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from nornir.core.inventory import Host
+
+from acmerun.errors import BadOptions
+
+#: what ``group_by`` may be: a template, a function of the host, or None (one group per host)
+GroupBy = str | Callable[[Host], Any] | None
+#: what ``serial`` may be
+Serial = int | str | Sequence[int | str] | None
+
+_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+def host_vars(host: Host) -> dict[str, Any]:
+    """The variables a ``group_by`` template sees: the host's data, inherited data included."""
+    variables: dict[str, Any] = {"hostname": host.hostname, "platform": host.platform}
+    variables.update(host.items())
+    variables["name"] = variables["inventory_hostname"] = host.name
+    return variables
+
+
+def group_namer(group_by: GroupBy) -> Callable[[Host], str]:
+    """A function naming a host's redundancy group; a bad template raises ``BadOptions`` now."""
+    if group_by is None:
+        return _own_group
+    if isinstance(group_by, str):
+        try:
+            template = _ENV.from_string(group_by)
+        except TemplateError as e:
+            raise BadOptions(f"rolling group_by {group_by!r} is not a valid template: {e}") from e
+        return lambda host: template.render(host_vars(host))
+    if callable(group_by):
+        return lambda host: str(group_by(host))
+    raise BadOptions(f"rolling group_by must be a template or a callable, not {group_by!r}")
+
+
+def _own_group(host: Host) -> str:
+    return host.name
+
+
+def name_groups(group_by: GroupBy, namer: Callable[[Host], str], hosts: list[Host]) -> list[str]:
+    """Every host's group name, in order; ``BadOptions`` naming the hosts it cannot name."""
+    names: list[str] = []
+    errors: list[str] = []
+    for host in hosts:
+        try:
+            names.append(namer(host))
+        except Exception as e:
+            errors.append(f"{host.name}: {e}")
+    if errors:
+        more = f" (and {len(errors) - 1} more hosts)" if len(errors) > 1 else ""
+        raise BadOptions(
+            f"rolling group_by {group_by!r} cannot name the redundancy group of host "
+            f"{errors[0]}{more}"
+        )
+    return names
+
+
+def parse_serial(serial: Serial) -> list[int | float]:
+    """``serial`` as batch sizes: ints are host counts, floats are percentages; [] = one batch."""
+    if serial is None:
+        return []
+    specs = [serial] if isinstance(serial, (int, str)) else list(serial)
+    if not specs:
+        raise BadOptions("rolling serial must not be an empty list")
+    return [_parse_one(s) for s in specs]
+
+
+def _parse_one(spec: object) -> int | float:
+    bad = BadOptions(f"rolling serial {spec!r} is not a host count or a percentage like '30%'")
+    if isinstance(spec, bool):
+        raise bad
+    if isinstance(spec, int):
+        if spec < 1:
+            raise bad
+        return spec
+    if not isinstance(spec, str):
+        raise bad
+    text = spec.strip()
+    try:
+        if text.endswith("%"):
+            percent = float(text[:-1])
+            if not 0 < percent <= 100:
+                raise bad
+            return percent
+        count = int(text)
+    except ValueError:
+        raise bad from None
+    if count < 1:
+        raise bad
+    return count
+
+
+def serial_batches(sizes: list[int | float], total: int) -> list[range]:
+    """Consecutive batches of ``total`` hosts; the last size repeats, a percentage of all hosts
+    rounds down but is at least one host (as in Ansible)."""
+    if not sizes:
+        return [range(total)] if total else []
+    batches: list[range] = []
+    start = 0
+    while start < total:
+        spec = sizes[min(len(batches), len(sizes) - 1)]
+        size = spec if isinstance(spec, int) else max(1, int(total * spec / 100))
+        batches.append(range(start, min(start + size, total)))
+        start += size
+    return batches
