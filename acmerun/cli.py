@@ -364,7 +364,8 @@ def validate_command(paths: tuple[Path, ...]) -> int:
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise BadOptions(f"no such file or folder: {', '.join(missing)}")
-    checked, errors = validate_paths([str(p) for p in paths])
+    files, errors = validate_paths([str(p) for p in paths])
+    checked = len(files)
     if checked == 0:
         raise BadOptions(f"no runbook (*.yml, *.yaml) in {', '.join(str(p) for p in paths)}")
     if errors:
