@@ -61,7 +61,45 @@ def report_data(
     outcome: RunOutcome, *, exit_code: int, secrets: Iterable[str | None] = ()
 ) -> dict[str, Any]:
     """The report as JSON data (hosts sorted by name), with every secret masked."""
-    data: dict[str, Any] = {
+    data = _head(outcome, exit_code)
+    data["hosts"] = {name: outcome.hosts[name].to_dict() for name in sorted(outcome.hosts)}
+    result: dict[str, Any] = Redactor(secrets).data(data)
+    return result
+
+
+def report_text(outcome: RunOutcome, *, exit_code: int, secrets: Iterable[str | None] = ()) -> str:
+    """The report as the text of the file: ASCII JSON, one line per field and per host.
+
+    A host's whole record is on one line, so ``grep HOST`` finds it and large
+    fleets are written fast; ``jq`` pretty-prints any part of it. It parses
+    to ``report_data``.
+    """
+    redactor = Redactor(secrets)
+    head = redactor.data(_head(outcome, exit_code))
+    fields = [f"  {_dumps(key)}: {_dumps(value)}" for key, value in head.items()]
+    lines = [
+        f"    {_dumps(redactor.data(name))}: {_host_json(outcome.hosts[name].to_dict(), redactor)}"
+        for name in sorted(outcome.hosts)
+    ]
+    fields.append('  "hosts": {\n' + ",\n".join(lines) + "\n  }" if lines else '  "hosts": {}')
+    return "{\n" + ",\n".join(fields) + "\n}\n"
+
+
+def _host_json(host: dict[str, Any], redactor: Redactor) -> str:
+    # Fast path: the C encoder, then a search for secrets in its output. Anything
+    # unusual (a cycle, NaN, keys JSON cannot hold) or a secret found takes the
+    # careful path, which converts and masks value by value.
+    try:
+        text = json.dumps(host, ensure_ascii=True, allow_nan=False, default=_PLAIN.data)
+    except (TypeError, ValueError, RecursionError):
+        return _dumps(redactor.data(host))
+    if redactor.in_json(text):
+        return _dumps(redactor.data(host))
+    return text
+
+
+def _head(outcome: RunOutcome, exit_code: int) -> dict[str, Any]:
+    return {
         "acmerun_version": __version__,
         "runbook": {"path": outcome.runbook, "name": outcome.name},
         "check": outcome.check,
@@ -72,16 +110,14 @@ def report_data(
         "interrupted": outcome.interrupted,
         "exit_code": int(exit_code),
         "totals": outcome.totals(),
-        "hosts": {name: outcome.hosts[name].to_dict() for name in sorted(outcome.hosts)},
     }
-    result: dict[str, Any] = Redactor(secrets).data(data)
-    return result
 
 
-def report_text(outcome: RunOutcome, *, exit_code: int, secrets: Iterable[str | None] = ()) -> str:
-    """The report as the text of the file: indented JSON (ASCII), ending with a newline."""
-    data = report_data(outcome, exit_code=exit_code, secrets=secrets)
-    return json.dumps(data, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=True, allow_nan=False)
+
+
+_PLAIN = Redactor()
 
 
 def iso_utc(moment: datetime) -> str:

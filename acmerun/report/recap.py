@@ -70,10 +70,10 @@ class Recap:
     def write(self, outcome: RunOutcome) -> None:
         """Print the recap of ``outcome``: hosts, failures, totals."""
         width = min(self.console.width, _RULE_WIDTH)
-        for line in recap_lines(
+        lines = recap_lines(
             outcome, hosts=self.hosts, color=self.color, width=width, redactor=self.redactor
-        ):
-            self.console.print(line, soft_wrap=True, highlight=False, markup=False)
+        )
+        self.console.print(Text("\n").join(lines), soft_wrap=True, highlight=False, markup=False)
 
 
 def render_recap(

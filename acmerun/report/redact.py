@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import math
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
@@ -30,6 +31,7 @@ class Redactor:
         self.secrets: tuple[str, ...] = tuple(
             sorted({s for s in secrets if s}, key=len, reverse=True)
         )
+        self._escaped = tuple(json.dumps(s, ensure_ascii=True)[1:-1] for s in self.secrets)
 
     def text(self, value: str) -> str:
         """``value`` with every secret replaced by ``********``."""
@@ -38,21 +40,52 @@ class Redactor:
                 value = value.replace(secret, MASK)
         return value
 
+    def in_json(self, text: str) -> bool:
+        """True if ASCII JSON text (``json.dumps(..., ensure_ascii=True)``) holds a secret."""
+        return any(escaped in text for escaped in self._escaped)
+
     def data(self, value: Any) -> Any:
         """``value`` as JSON data (dict, list, str, int, float, bool, None), secrets masked."""
         return self._data(value, 0, set())
 
     def _data(self, value: Any, depth: int, seen: set[int]) -> Any:
-        if value is None or isinstance(value, bool):
+        kind = type(value)
+        if kind is str:
+            return self.text(value) if self.secrets else value
+        if value is None or kind is bool or kind is int:
             return value
+        if kind is float:
+            return value if math.isfinite(value) else str(value)
+        if kind is dict or kind is list:
+            if depth >= _MAX_DEPTH:
+                return self.text(_to_str(value))
+            if id(value) in seen:
+                return "<cycle>"
+            seen.add(id(value))
+            try:
+                if kind is dict:
+                    return {
+                        k if type(k) is str and not self.secrets else self._key(k): self._data(
+                            v, depth + 1, seen
+                        )
+                        for k, v in value.items()
+                    }
+                return [self._data(v, depth + 1, seen) for v in value]
+            finally:
+                seen.discard(id(value))
+        return self._other(value, depth, seen)
+
+    def _other(self, value: Any, depth: int, seen: set[int]) -> Any:
         if isinstance(value, enum.Enum):
             return self._data(value.value, depth, seen)
         if isinstance(value, str):
             return self.text(str(value))
+        if isinstance(value, bool):
+            return bool(value)
         if isinstance(value, int):
             return int(value)
         if isinstance(value, float):
-            return value if math.isfinite(value) else str(value)
+            return self._data(float(value), depth, seen)
         if depth >= _MAX_DEPTH:
             return self.text(_to_str(value))
         if isinstance(value, (datetime, date, time)):

@@ -16,7 +16,7 @@ import pytest
 from acmerun import __version__
 from acmerun.errors import ExitCode
 from acmerun.outcome import HostOutcome, RunOutcome, Status
-from acmerun.report.json import JsonReport, report_data
+from acmerun.report.json import JsonReport, report_data, report_text
 
 
 def test_report_content(outcome: RunOutcome, tmp_path: Path) -> None:
@@ -127,6 +127,7 @@ def test_results_json_cannot_hold_are_stringified(outcome: RunOutcome) -> None:
     }
     outcome.hosts["spine01.earth"].steps[1].result = odd
     data = report_data(outcome, exit_code=0)
+    assert json.loads(report_text(outcome, exit_code=0)) == data
     result = data["hosts"]["spine01.earth"]["steps"][1]["result"]
     json.dumps(data, allow_nan=False)
     assert result == {
@@ -154,6 +155,7 @@ def test_secrets_are_masked_everywhere(outcome: RunOutcome, tmp_path: Path) -> N
     text = path.read_text()
     assert password not in text
     data = json.loads(text)
+    assert data == report_data(outcome, exit_code=2, secrets=[password])
     assert data["hosts"]["spine01.earth"]["steps"][0]["result"] == {
         "auth": {"password": "********"},
         "********": ["x********x"],
@@ -243,3 +245,18 @@ def test_exactly_one_destination() -> None:
         JsonReport(exit_code=0)
     with pytest.raises(ValueError):
         JsonReport("a.json", directory="d", exit_code=0)
+
+
+def test_file_is_one_line_per_host(outcome: RunOutcome) -> None:
+    text = report_text(outcome, exit_code=2)
+    assert json.loads(text) == report_data(outcome, exit_code=2)
+    host_lines = [line for line in text.splitlines() if line.startswith('    "')]
+    assert [line.split('"')[1] for line in host_lines] == sorted(outcome.hosts)
+    assert all(json.loads("{" + line.rstrip(",") + "}") for line in host_lines)
+
+
+def test_a_run_with_no_hosts(outcome: RunOutcome) -> None:
+    outcome.hosts = {}
+    data = json.loads(report_text(outcome, exit_code=0))
+    assert data["hosts"] == {}
+    assert sum(data["totals"].values()) == 0
