@@ -110,7 +110,9 @@ class AcmeOSAPI:
         self.read_timeout = read_timeout
         self._pool: urllib3.HTTPConnectionPool | None = None
         self._token: str | None = None
-        self._headers: dict[str, str] = {"Content-Type": _JSON, "Accept": _JSON}
+        # headers are built once per session: a GET carries only the token
+        self._get_headers: dict[str, str] = {}
+        self._body_headers: dict[str, str] = {"Content-Type": _JSON}
 
     def __repr__(self) -> str:
         return (
@@ -239,7 +241,8 @@ class AcmeOSAPI:
         if not isinstance(token, str) or not token:
             raise CommandError("bad_response", "login answer carries no token", status)
         self._token = token
-        self._headers["X-Auth-Token"] = token
+        self._get_headers = {"X-Auth-Token": token}
+        self._body_headers = {"X-Auth-Token": token, "Content-Type": _JSON}
 
     def _call(
         self,
@@ -285,7 +288,7 @@ class AcmeOSAPI:
                 method,
                 path,
                 body=body,
-                headers=self._headers,
+                headers=self._get_headers if body is None else self._body_headers,
                 retries=False,
                 redirect=False,
                 assert_same_host=False,
@@ -311,7 +314,8 @@ class AcmeOSAPI:
 
     def _forget_session(self) -> None:
         self._token = None
-        self._headers.pop("X-Auth-Token", None)
+        self._get_headers = {}
+        self._body_headers = {"Content-Type": _JSON}
 
     def _error(self, status: int, answer: Any) -> AcmeOSError:
         code = _code(answer)
