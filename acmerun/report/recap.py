@@ -137,7 +137,8 @@ def recap_lines(
     counts = {name: step_counts(h) for name, h in outcome.hosts.items()}
     line_statuses: tuple[Status, ...] = _LINE_STATUSES
     if outcome.interrupted or any(
-        h.status is Status.INTERRUPTED or c[Status.INTERRUPTED] for h, c in _zip(outcome, counts)
+        outcome.hosts[n].status is Status.INTERRUPTED or c[Status.INTERRUPTED]
+        for n, c in counts.items()
     ):
         line_statuses = (*_LINE_STATUSES, Status.INTERRUPTED)
     digits = {s: max((len(str(c[s])) for c in counts.values()), default=1) for s in line_statuses}
@@ -202,13 +203,6 @@ def recap_lines(
         unfinished = totals[Status.INTERRUPTED.value]
         lines.append(styled(f"run interrupted: {unfinished} hosts did not finish", "bold magenta"))
     return lines
-
-
-def _zip(
-    outcome: RunOutcome, counts: dict[str, Counter[Status]]
-) -> Iterator[tuple[HostOutcome, Counter[Status]]]:
-    for name, host in outcome.hosts.items():
-        yield host, counts[name]
 
 
 def _first_line(text: str) -> str:
