@@ -8,10 +8,11 @@ into consecutive batches of the run's hosts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from nornir.core.inventory import Host
 
@@ -25,12 +26,17 @@ Serial = int | str | Sequence[int | str] | None
 _ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
-def host_vars(host: Host) -> dict[str, Any]:
-    """The variables a ``group_by`` template sees: the host's data, inherited data included."""
-    variables: dict[str, Any] = {"hostname": host.hostname, "platform": host.platform}
-    variables.update(host.items())
-    variables["name"] = variables["inventory_hostname"] = host.name
-    return variables
+def host_var(host: Host, name: str) -> Any:
+    """A variable as a ``group_by`` template sees it: the host's name, its data (inherited
+    data included), or its ``hostname`` / ``platform``; ``KeyError`` when it has none."""
+    if name in ("name", "inventory_hostname"):
+        return host.name
+    try:
+        return host[name]
+    except KeyError:
+        if name in ("hostname", "platform"):
+            return getattr(host, name)
+        raise
 
 
 def group_namer(group_by: GroupBy) -> Callable[[Host], str]:
@@ -42,10 +48,20 @@ def group_namer(group_by: GroupBy) -> Callable[[Host], str]:
             template = _ENV.from_string(group_by)
         except TemplateError as e:
             raise BadOptions(f"rolling group_by {group_by!r} is not a valid template: {e}") from e
-        return lambda host: template.render(host_vars(host))
+        names = meta.find_undeclared_variables(_ENV.parse(group_by))
+        return lambda host: template.render(_template_vars(host, names))
     if callable(group_by):
         return lambda host: str(group_by(host))
     raise BadOptions(f"rolling group_by must be a template or a callable, not {group_by!r}")
+
+
+def _template_vars(host: Host, names: Iterable[str]) -> dict[str, Any]:
+    variables = {}
+    for name in names:
+        # left undefined: the template's own default, a Jinja global, or StrictUndefined's error
+        with contextlib.suppress(KeyError):
+            variables[name] = host_var(host, name)
+    return variables
 
 
 def _own_group(host: Host) -> str:

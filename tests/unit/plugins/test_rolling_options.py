@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from nornir.core.inventory import Defaults, Group, Host, ParentGroups
 
 from acmerun.errors import BadOptions
 from acmerun.plugins.runners.rolling import RollingRunner
-from acmerun.plugins.runners.strategy import parse_serial, serial_batches
+from acmerun.plugins.runners.strategy import group_namer, parse_serial, serial_batches
 
 
 def sizes(serial: Any, total: int) -> list[int]:
@@ -92,3 +93,29 @@ def test_the_defaults_are_one_host_per_group_and_halt_group() -> None:
     assert runner.max_fail_percentage is None
     assert not runner.stopped
     assert (runner.hosts_in_flight(), runner.groups_in_flight()) == (0, 0)
+
+
+def test_group_by_templates_see_host_data_inherited_data_and_the_host_itself() -> None:
+    defaults = Defaults(data={"site": "earth"})
+    rack = Group("rack100", data={"rack": 100}, defaults=defaults)
+    host = Host(
+        name="leaf00.earth",
+        hostname="127.3.0.7",
+        platform="acmeos",
+        groups=ParentGroups([rack]),
+        data={"dev_type": "leaf"},
+        defaults=defaults,
+    )
+    cases = {
+        "{{ site }}-{{ dev_type }}-{{ rack }}": "earth-leaf-100",
+        "{{ inventory_hostname }}/{{ name }}": "leaf00.earth/leaf00.earth",
+        "{{ platform }}@{{ hostname }}": "acmeos@127.3.0.7",
+        "{{ pod | default('no-pod') }}-{{ rack // 10 }}": "no-pod-10",
+    }
+    assert {t: group_namer(t)(host) for t in cases} == cases
+
+
+def test_a_function_names_groups_with_whatever_it_returns() -> None:
+    host = Host(name="spine01.mars", data={"rack": 21})
+    assert group_namer(lambda h: h["rack"])(host) == "21"
+    assert group_namer(None)(host) == "spine01.mars"
