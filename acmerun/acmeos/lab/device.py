@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 
 from acmerun.acmeos.lab.config import SLOW_SECONDS, LabConfig
 from acmerun.acmeos.lab.fleet import Device
@@ -71,7 +72,7 @@ class DeviceAPI:
     def __init__(
         self,
         config: LabConfig,
-        reboot: Callable[[Device], None],
+        reboot: Callable[[Device, RequestHandler | None], None],
         changed: Callable[[], None],
     ) -> None:
         self._config = config
@@ -231,16 +232,19 @@ class DeviceAPI:
 
     def _reboot_if_installed(self, device: Device, install: asyncio.Future[bool]) -> None:
         if not install.cancelled() and install.exception() is None and install.result():
-            self._reboot(device)
+            self._reboot(device, None)
 
     async def _answer_then_reboot(
         self, device: Device, request: web.BaseRequest, answer: dict[str, Any]
     ) -> web.StreamResponse:
+        # down first (new connections are refused from now on), then answer on this
+        # connection, then close it
+        self._reboot(device, request.protocol)
         response = json_response(200, answer)
         response.force_close()
         try:
             await response.prepare(request)
             await response.write_eof()
         finally:
-            self._reboot(device)
+            request.protocol.force_close()
         return response

@@ -273,8 +273,12 @@ class Lab:
 
     # -- reboots ----------------------------------------------------------------------------
 
-    def _reboot(self, device: Device) -> None:
-        """Power-cycle ``device``: down now, back after ``reboot_seconds`` (stuck: never)."""
+    def _reboot(self, device: Device, answering: RequestHandler | None) -> None:
+        """Power-cycle ``device``: down now, back after ``reboot_seconds`` (stuck: never).
+
+        Every connection of the device is closed, except ``answering``: the
+        caller closes that one once its answer is written.
+        """
         if not device.up:
             return
         device.up = False
@@ -284,7 +288,8 @@ class Lab:
         if listener is not None:
             listener.close()
         for handler in self._servers[device].connections:
-            handler.force_close()
+            if handler is not answering:
+                handler.force_close()
         if device.stuck:
             return
         loop = asyncio.get_running_loop()
