@@ -1,0 +1,224 @@
+"""Runbook files -> validated ``Runbook`` records, or every error with file:line:column.
+
+One call, one exception: ``load_runbook`` returns a ``Runbook`` or raises
+``RunbookInvalid`` whose ``errors`` are all the problems of the file, sorted by
+position, each ``FILE:LINE:COLUMN: PATH: message``.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import os
+from collections.abc import Iterator, Sequence
+from importlib import resources
+from pathlib import Path as FsPath
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError
+
+from acmerun.errors import RunbookInvalid
+from acmerun.runbook.checks import semantic_problems
+from acmerun.runbook.model import Runbook
+from acmerun.runbook.source import Path, Problem, Source, format_path, parse
+from acmerun.runbook.tasks import RESERVED_ARGS, closest
+
+SCHEMA_URL = "https://raw.githubusercontent.com/acmerun/acmerun/main/acmerun/runbook/schema.json"
+RUNBOOK_SUFFIXES = (".yml", ".yaml")
+_TASK_OR_STEPS = [{"required": ["task"]}, {"required": ["steps"]}]
+
+
+@functools.lru_cache(maxsize=1)
+def _schema() -> dict[str, Any]:
+    text = resources.files("acmerun.runbook").joinpath("schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def schema() -> dict[str, Any]:
+    """The runbook JSON Schema (draft 2020-12), as published for editors."""
+    return copy.deepcopy(_schema())
+
+
+@functools.lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(_schema())
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _message(error: ValidationError) -> str:
+    if error.validator == "type":
+        types: Any = error.validator_value
+        names = [types] if isinstance(types, str) else list(types)
+        return f"{_short(error.instance)} is not of type {', '.join(repr(t) for t in names)}"
+    text = repr(error.instance)
+    return error.message.replace(text, _short(error.instance)) if len(text) > 60 else error.message
+
+
+def _deepest(error: ValidationError) -> list[ValidationError]:
+    """For anyOf/oneOf: the errors of the branch that got furthest into the value, if any."""
+    base = len(error.absolute_path)
+    branches: dict[Any, list[ValidationError]] = {}
+    for e in error.context or ():
+        if len(e.absolute_path) > base:
+            branches.setdefault(e.relative_schema_path[0], []).append(e)
+    if not branches:
+        return []
+    return max(branches.values(), key=lambda es: max(len(e.absolute_path) for e in es))
+
+
+def _at(data: Any, path: Path) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+#: (path, what the problem is, the key concerned, the problem)
+_Found = tuple[Path, str, "str | None", Problem]
+
+
+def _explain(source: Source, error: ValidationError) -> Iterator[_Found]:
+    path: Path = tuple(error.absolute_path)
+    where = format_path(path)
+    schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
+    instance = error.instance
+    if error.validator == "additionalProperties" and isinstance(instance, dict):
+        known = list(schema.get("properties", {}))
+        for key in instance:
+            if key in known or (path[-1:] == ("args",) and key in RESERVED_ARGS):
+                continue
+            close = closest(key, known)
+            hint = f" (did you mean '{close}'?)" if close else ""
+            problem = Problem(*source.key_at((*path, key)), where, f"unknown key '{key}'{hint}")
+            yield path, "unknown", close, problem
+        return
+    if error.validator == "oneOf" and error.validator_value == _TASK_OR_STEPS:
+        if isinstance(instance, dict) and "task" in instance and "steps" in instance:
+            message = "a step has either 'task' or 'steps', not both"
+        else:
+            message = "a step needs 'task' (a task to run) or 'steps' (nested steps)"
+        yield path, "oneOf", None, Problem(*source.value_at(path), where, message)
+        return
+    if error.validator in ("anyOf", "oneOf"):
+        deeper = _deepest(error)
+        if deeper:
+            for e in deeper:
+                yield from _explain(source, e)
+            return
+    if "propertyNames" in error.schema_path and isinstance(instance, str):
+        line, col = source.key_at((*path, instance))
+    else:
+        line, col = source.value_at(path)
+    custom = schema.get("patternErrorMessage" if error.validator == "pattern" else "errorMessage")
+    if isinstance(custom, str):
+        message = custom.replace("{value}", _short(instance))
+    else:
+        message = _message(error)
+    key = None
+    if error.validator == "required":
+        key = message.split("'")[1]
+        message = _required(source, path, key) or message
+    yield path, str(error.validator), key, Problem(line, col, where, message)
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin_required() -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for rule in _schema()["$defs"]["step"].get("allOf", []):
+        task = rule["if"]["properties"]["task"]["const"]
+        found[task] = rule["then"]["properties"]["args"].get("required", [])
+    return found
+
+
+def _required(source: Source, path: Path, key: str) -> str | None:
+    """The message for a missing argument of a built-in task, in the task's words."""
+    if path[:1] != ("steps",):
+        return None
+    if key == "args":
+        step = _at(source.data, path)
+        needed = _builtin_required().get(step.get("task"), [])
+    elif path[-1] == "args":
+        step, needed = _at(source.data, path[:-1]), [key]
+    else:
+        return None
+    if not needed:
+        return None
+    return f"task '{step.get('task')}' needs the argument '{needed[0]}'"
+
+
+def _problems(source: Source) -> list[Problem]:
+    if not isinstance(source.data, dict):
+        kind = "a list" if isinstance(source.data, list) else _short(source.data)
+        message = f"a runbook is a mapping of keys (name, steps, ...), not {kind}"
+        return [Problem(*source.value_at(()), "<root>", message)]
+    found = [f for e in _validator().iter_errors(source.data) for f in _explain(source, e)]
+    suggested = {(path, key) for path, kind, key, _ in found if kind == "unknown"}
+    problems = []
+    for path, kind, key, problem in found:
+        if any(path[: len(r)] == r for r in source.refused):
+            continue
+        if kind == "required" and (path, key) in suggested:
+            continue
+        problems.append(problem)
+    problems.extend(semantic_problems(source))
+    return problems
+
+
+def _locator(source: Source, path: str) -> Any:
+    def locate(where: Path) -> str:
+        line, col = source.value_at(where)
+        return f"{path}:{line}:{col}"
+
+    return locate
+
+
+def load_runbook_text(text: str | bytes, path: str) -> Runbook:
+    """The runbook in ``text`` (``path`` names it in errors); raises ``RunbookInvalid``."""
+    source, problems = parse(text)
+    if source is not None:
+        problems = problems + _problems(source)
+    if problems or source is None:
+        raise RunbookInvalid([p.render(path) for p in sorted(set(problems))])
+    return Runbook.create(source.data, path, _locator(source, path))
+
+
+def _read(path: str) -> bytes:
+    try:
+        return FsPath(path).read_bytes()
+    except OSError as error:
+        raise RunbookInvalid([f"{path}: cannot read the file: {error.strerror or error}"]) from None
+
+
+def load_runbook(path: str | os.PathLike[str]) -> Runbook:
+    """The runbook in the file at ``path``; raises ``RunbookInvalid`` with every error."""
+    name = os.fspath(path)
+    return load_runbook_text(_read(name), name)
+
+
+def _runbook_files(path: str) -> list[str]:
+    if not os.path.isdir(path):
+        return [path]
+    found: list[str] = []
+    for folder, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(os.path.join(folder, f) for f in sorted(files) if f.endswith(RUNBOOK_SUFFIXES))
+    return found
+
+
+def validate_paths(paths: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(runbook files checked, every error line) for files and folders (*.yml, *.yaml)."""
+    checked: list[str] = []
+    errors: list[str] = []
+    for path in paths:
+        for file in _runbook_files(path):
+            checked.append(file)
+            try:
+                load_runbook(file)
+            except RunbookInvalid as invalid:
+                errors.extend(invalid.errors)
+    return checked, errors

@@ -1,0 +1,168 @@
+"""A runbook as typed, immutable records: what the loader hands to everything else.
+
+Records are built once, from data the schema already accepted (``Runbook.create``);
+past the loader nothing reads raw YAML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+#: where a step is written: ``file:line:column``
+Locate = Callable[[tuple[str | int, ...]], str]
+
+
+@dataclass(frozen=True)
+class InventorySpec:
+    """Which devices a runbook runs on: a nornir inventory plugin, its options, a filter."""
+
+    plugin: str = "ACMEInventory"
+    options: Mapping[str, Any] = field(default_factory=dict)
+    filter: Mapping[str, Any] | None = None
+
+    @classmethod
+    def create(cls, data: Mapping[str, Any]) -> InventorySpec:
+        """The inventory section of a validated runbook."""
+        return cls(
+            plugin=data.get("plugin", "ACMEInventory"),
+            options=dict(data.get("options", {})),
+            filter=data.get("filter"),
+        )
+
+
+@dataclass(frozen=True)
+class Rolling:
+    """Rolling execution: at most ``max_down`` hosts of one redundancy group at a time."""
+
+    group_by: str
+    max_down: int = 1
+    on_failure: str = "halt_group"  # halt_group | halt_all | continue
+
+    @classmethod
+    def create(cls, data: Mapping[str, Any]) -> Rolling:
+        """The strategy.rolling section of a validated runbook."""
+        return cls(
+            group_by=data["group_by"],
+            max_down=data.get("max_down", 1),
+            on_failure=data.get("on_failure", "halt_group"),
+        )
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """How the hosts are run: workers, batches, failure limit, rolling groups."""
+
+    workers: int | None = None
+    max_fail_percentage: float | None = None
+    serial: tuple[int | str, ...] | None = None
+    rolling: Rolling | None = None
+
+    @classmethod
+    def create(cls, data: Mapping[str, Any]) -> Strategy:
+        """The strategy section of a validated runbook."""
+        serial = data.get("serial")
+        if serial is not None and not isinstance(serial, list):
+            serial = [serial]
+        pct = data.get("max_fail_percentage")
+        return cls(
+            workers=data.get("workers"),
+            max_fail_percentage=None if pct is None else float(pct),
+            serial=None if serial is None else tuple(serial),
+            rolling=Rolling.create(data["rolling"]) if "rolling" in data else None,
+        )
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step: a task to run (or nested steps) and the rules around it."""
+
+    name: str
+    task: str | None
+    args: Mapping[str, Any] = field(default_factory=dict)
+    when: str | bool | None = None
+    register: str | None = None
+    asserts: tuple[str, ...] = ()
+    steps: tuple[Step, ...] = ()
+    retries: int = 0
+    delay: float = 0.0
+    backoff: float = 1.0
+    timeout: float | None = None
+    ignore_errors: bool = False
+    tags: tuple[str, ...] = ()
+    location: str = ""
+
+    @property
+    def label(self) -> str:
+        """What the step runs, for listings: its task, or ``steps`` for a group."""
+        return self.task if self.task is not None else "steps"
+
+    @classmethod
+    def create(cls, data: Mapping[str, Any], path: tuple[str | int, ...], locate: Locate) -> Step:
+        """A step of a validated runbook; ``path`` is its place in the document."""
+        task = data.get("task")
+        children = tuple(
+            cls.create(child, (*path, "steps", i), locate)
+            for i, child in enumerate(data.get("steps", ()))
+        )
+        asserts = data.get("assert", ())
+        if isinstance(asserts, str):
+            asserts = (asserts,)
+        timeout = data.get("timeout")
+        return cls(
+            name=data.get("name") or task or "steps",
+            task=task,
+            args=dict(data.get("args", {})),
+            when=data.get("when"),
+            register=data.get("register"),
+            asserts=tuple(asserts),
+            steps=children,
+            retries=data.get("retries", 0),
+            delay=float(data.get("delay", 0)),
+            backoff=float(data.get("backoff", 1)),
+            timeout=None if timeout is None else float(timeout),
+            ignore_errors=data.get("ignore_errors", False),
+            tags=tuple(data.get("tags", ())),
+            location=locate(path),
+        )
+
+    def walk(self) -> Sequence[Step]:
+        """This step and every step nested in it, depth first."""
+        found: list[Step] = [self]
+        for child in self.steps:
+            found.extend(child.walk())
+        return found
+
+
+@dataclass(frozen=True)
+class Runbook:
+    """A validated runbook."""
+
+    path: str
+    name: str
+    description: str
+    inventory: InventorySpec
+    vars: Mapping[str, Any]
+    strategy: Strategy
+    steps: tuple[Step, ...]
+
+    @classmethod
+    def create(cls, data: Mapping[str, Any], path: str, locate: Locate) -> Runbook:
+        """The typed runbook for data the schema accepted."""
+        return cls(
+            path=path,
+            name=data["name"],
+            description=data.get("description", ""),
+            inventory=InventorySpec.create(data.get("inventory", {})),
+            vars=dict(data.get("vars", {})),
+            strategy=Strategy.create(data.get("strategy", {})),
+            steps=tuple(Step.create(s, ("steps", i), locate) for i, s in enumerate(data["steps"])),
+        )
+
+    def all_steps(self) -> list[Step]:
+        """Every step, nested ones included, in document order."""
+        found: list[Step] = []
+        for step in self.steps:
+            found.extend(step.walk())
+        return found

@@ -1,0 +1,206 @@
+"""Runbook YAML as plain data, with the line and column of every key and value.
+
+Safe YAML only: plain mappings, lists, strings, numbers, booleans and nulls.
+Duplicate keys, other YAML tags, non-string keys, bad UTF-8 and syntax errors
+are reported as ``Problem`` records, all of them, each at its place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+#: where a value sits in a document: keys and 0-based list indexes
+Path = tuple[str | int, ...]
+
+_PLAIN_SCALARS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def format_path(path: Path) -> str:
+    """``steps[1].args.version`` for ``("steps", 1, "args", "version")``; ``<root>`` for ()."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text or "<root>"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One error in a runbook: 1-based line and column, the document path, the message."""
+
+    line: int
+    column: int
+    path: str | None
+    message: str
+
+    def render(self, file: str) -> str:
+        """``FILE:LINE:COLUMN: PATH: message`` (no PATH for errors below the document level)."""
+        where = f"{file}:{self.line}:{self.column}"
+        if self.path is None:
+            return f"{where}: {self.message}"
+        return f"{where}: {self.path}: {self.message}"
+
+
+@dataclass
+class Source:
+    """A parsed document: its data, and where each value and key was written (1-based)."""
+
+    data: Any
+    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    #: paths whose value was refused (a YAML tag): other checks stay quiet about them
+    refused: set[Path] = field(default_factory=set)
+
+    def value_at(self, path: Path) -> tuple[int, int]:
+        """Where the value at ``path`` (or its closest written parent) starts."""
+        while path not in self.values and path:
+            path = path[:-1]
+        return self.values.get(path, (1, 1))
+
+    def key_at(self, path: Path) -> tuple[int, int]:
+        """Where the key of the value at ``path`` starts (the value itself when no key)."""
+        return self.keys.get(path) or self.value_at(path)
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len("tag:yaml.org,2002:") :] if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+class _Builder:
+    """Builds plain data from composed YAML nodes, recording locations and problems."""
+
+    def __init__(self) -> None:
+        self.source = Source(data=None)
+        self.problems: list[Problem] = []
+        self._scalars = yaml.SafeLoader("")
+
+    def problem(self, node: yaml.Node, path: Path, message: str) -> None:
+        line, col = _mark(node)
+        self.problems.append(Problem(line, col, format_path(path), message))
+
+    def build(self, node: yaml.Node, path: Path) -> Any:
+        self.source.values.setdefault(path, _mark(node))
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != _MAP:
+                return self.bad_tag(node, path)
+            return self.mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _SEQ:
+                return self.bad_tag(node, path)
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)
+        if node.tag == _TIMESTAMP:
+            return node.value
+        if node.tag not in _PLAIN_SCALARS:
+            return self.bad_tag(node, path)
+        return self._scalars.construct_object(node)
+
+    def bad_tag(self, node: yaml.Node, path: Path) -> None:
+        self.source.refused.add(path)
+        self.problem(
+            node,
+            path,
+            f"YAML tag '{_short_tag(node.tag)}' is not allowed: a runbook holds plain data "
+            "(mappings, lists, strings, numbers, booleans)",
+        )
+        return None
+
+    def mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first: dict[str, yaml.Node] = {}
+        merged: list[yaml.Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                merged.extend(
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
+                continue
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _PLAIN_SCALARS:
+                self.problem(key_node, path, "a key must be a plain string")
+                continue
+            key = self._scalars.construct_object(key_node)
+            if not isinstance(key, str):
+                self.problem(
+                    key_node, path, f"key {key!r} is not a string: quote it ('{key_node.value}')"
+                )
+                continue
+            if key in first:
+                line = first[key].start_mark.line + 1
+                self.problem(key_node, path, f"duplicate key '{key}' (first on line {line})")
+                continue
+            first[key] = key_node
+            where: Path = (*path, key)
+            self.source.keys[where] = _mark(key_node)
+            result[key] = self.build(value_node, where)
+        for other in merged:
+            if not isinstance(other, yaml.MappingNode):
+                self.problem(other, path, "'<<' merges mappings only")
+                continue
+            for key, value in self.mapping(other, path).items():
+                result.setdefault(key, value)
+        return result
+
+
+def _syntax_problem(error: yaml.MarkedYAMLError) -> Problem:
+    mark = error.problem_mark or error.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    message = f"YAML syntax error: {error.problem or error.context}"
+    if error.context and error.problem and error.problem.startswith("but "):
+        message = f"YAML syntax error: {error.context}, {error.problem}"
+    elif error.context and error.problem and error.context_mark is not None:
+        at = f"line {error.context_mark.line + 1}, column {error.context_mark.column + 1}"
+        message += f" ({error.context} at {at})"
+    return Problem(line, col, None, message)
+
+
+def decode(raw: str | bytes) -> tuple[str | None, list[Problem]]:
+    """The text of a runbook file, or the place where it stops being UTF-8."""
+    if isinstance(raw, str):
+        return raw, []
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError as error:
+        before = raw[: error.start]
+        line = before.count(b"\n") + 1
+        col = len(before) - (before.rfind(b"\n") + 1) + 1
+        byte = raw[error.start]
+        return None, [Problem(line, col, None, f"not UTF-8 text (byte 0x{byte:02x})")]
+
+
+def parse(raw: str | bytes) -> tuple[Source | None, list[Problem]]:
+    """The document in ``raw`` (None if unreadable) and every problem found reading it."""
+    text, problems = decode(raw)
+    if text is None:
+        return None, problems
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        return None, [_syntax_problem(error)]
+    except yaml.YAMLError as error:
+        return None, [Problem(1, 1, None, f"YAML error: {error}")]
+    if node is None:
+        return None, [
+            Problem(1, 1, "<root>", "the file is empty: a runbook needs 'name' and 'steps'")
+        ]
+    builder = _Builder()
+    builder.source.data = builder.build(node, ())
+    return builder.source, builder.problems

@@ -1,0 +1,206 @@
+"""Templates and expressions: Jinja2 in an immutable sandbox, undefined names are errors.
+
+A string with ``{{ }}``, ``{% %}`` or ``{# #}`` is a template; a string that is one
+``{{ expr }}`` and nothing else renders to the expression's own value (an int stays an
+int). ``when`` and ``assert`` are bare expressions (``res.cpu < 80``). Everything is
+parsed and compiled once, when the runbook is compiled; rendering only evaluates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
+from jinja2.parser import Parser
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from acmerun.runbook.filters import FILTERS
+
+#: a compiled value: call it with the variables to get the rendered value
+Renderer = Callable[[Mapping[str, Any]], Any]
+
+_SINGLE = re.compile(r"^\{\{(?P<expr>(?:(?!\{\{|\}\}|\{%|\{#).)*)\}\}$", re.DOTALL)
+
+#: names a template cannot rebind: literals, operators and template functions
+RESERVED_NAMES = frozenset(
+    {"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is"}
+    | {"if", "else", "range", "dict", "lipsum", "cycler", "joiner", "namespace"}
+    | {"inventory_hostname", "loop", "self", "varargs", "kwargs", "caller"}
+)
+
+
+def environment() -> ImmutableSandboxedEnvironment:
+    """The sandboxed Jinja2 environment every runbook template runs in."""
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    env.filters.update(FILTERS)
+    return env
+
+
+_ENV = environment()
+
+
+def is_template(text: str) -> bool:
+    """True when ``text`` holds Jinja2 markup and must be rendered."""
+    return "{{" in text or "{%" in text or "{#" in text
+
+
+def _private(tree: nodes.Node) -> Iterator[str]:
+    for node in (tree, *tree.find_all((nodes.Name, nodes.Getattr, nodes.Getitem))):
+        if isinstance(node, nodes.Name) and node.name.startswith("_"):
+            yield node.name
+        elif isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
+            yield node.attr
+        elif (
+            isinstance(node, nodes.Getitem)
+            and isinstance(node.arg, nodes.Const)
+            and isinstance(node.arg.value, str)
+            and node.arg.value.startswith("_")
+        ):
+            yield node.arg.value
+
+
+def _private_problems(tree: nodes.Node) -> list[str]:
+    return [
+        f"'{name}' starts with '_': templates may not reach for internal names or attributes"
+        for name in dict.fromkeys(_private(tree))
+    ]
+
+
+def _syntax(error: TemplateSyntaxError, source: str, kind: str = "template") -> str:
+    where = f" (line {error.lineno})" if "\n" in source.strip() else ""
+    message = (error.message or "").replace("'end of template'", f"end of {kind}")
+    return f"{kind} syntax error: {message}{where}"
+
+
+def _parse_expression(source: str) -> nodes.Expr:
+    parser = Parser(_ENV, source, state="variable")
+    expr = parser.parse_expression()
+    if not parser.stream.eos:
+        token = parser.stream.current
+        raise TemplateSyntaxError(f"unexpected {token.value!r} after the expression", 1)
+    return expr
+
+
+def template_problems(source: str) -> list[str]:
+    """What is wrong with a template, found without rendering it (empty when nothing)."""
+    try:
+        tree = _ENV.parse(source)
+    except TemplateSyntaxError as error:
+        return [_syntax(error, source)]
+    return _private_problems(tree)
+
+
+def expression_problems(source: str) -> list[str]:
+    """What is wrong with a ``when`` or ``assert`` expression (empty when nothing)."""
+    stripped = source.strip()
+    if stripped.startswith("{{") and stripped.endswith("}}"):
+        return ["an expression is written without '{{ }}', e.g. res.cpu < 80"]
+    try:
+        tree = _parse_expression(source)
+    except TemplateSyntaxError as error:
+        return [_syntax(error, source, "expression")]
+    return _private_problems(tree)
+
+
+def _check(value: Any) -> Any:
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    return value
+
+
+def compile_value(value: Any) -> Renderer | None:
+    """A renderer for an arg value (templates anywhere inside), or None when it is constant."""
+    if isinstance(value, str):
+        if not is_template(value):
+            return None
+        single = _SINGLE.match(value.strip())
+        if single is not None:
+            try:
+                expr = _ENV.compile_expression(single.group("expr"), undefined_to_none=False)
+            except TemplateSyntaxError:
+                pass
+            else:
+                return lambda ctx: _check(expr(**ctx))
+        template = _ENV.from_string(value)
+        return lambda ctx: template.render(ctx)
+    if isinstance(value, Mapping):
+        parts = {k: (v, compile_value(v)) for k, v in value.items()}
+        if all(r is None for _, r in parts.values()):
+            return None
+        return lambda ctx: {k: v if r is None else r(ctx) for k, (v, r) in parts.items()}
+    if isinstance(value, list):
+        items = [(v, compile_value(v)) for v in value]
+        if all(r is None for _, r in items):
+            return None
+        return lambda ctx: [v if r is None else r(ctx) for v, r in items]
+    return None
+
+
+def compile_text(source: str) -> Renderer:
+    """A renderer producing text (for names such as ``rolling.group_by``)."""
+    template = _ENV.from_string(source)
+    return lambda ctx: template.render(ctx)
+
+
+def _chain(node: nodes.Node) -> str | None:
+    if isinstance(node, nodes.Name):
+        return node.name
+    if isinstance(node, nodes.Getattr):
+        base = _chain(node.node)
+        return None if base is None else f"{base}.{node.attr}"
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        base = _chain(node.node)
+        return None if base is None else f"{base}[{node.arg.value!r}]"
+    return None
+
+
+def _probes(node: nodes.Node, found: dict[str, None]) -> None:
+    chain = _chain(node)
+    if chain is not None:
+        found[chain] = None
+        return
+    for child in node.iter_child_nodes():
+        if isinstance(node, nodes.Call) and child is node.node:
+            continue
+        _probes(child, found)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Undefined):
+        return "undefined"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class Expression:
+    """A compiled bare expression (``when``, ``assert``) that can explain its value."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._fn = _ENV.compile_expression(source, undefined_to_none=False)
+        found: dict[str, None] = {}
+        _probes(_parse_expression(source), found)
+        self._probes = [
+            (name, _ENV.compile_expression(name, undefined_to_none=False)) for name in found
+        ]
+
+    def value(self, ctx: Mapping[str, Any]) -> Any:
+        """The expression's value; raises jinja2's UndefinedError for an undefined name."""
+        return _check(self._fn(**ctx))
+
+    def holds(self, ctx: Mapping[str, Any]) -> bool:
+        """The expression's truth."""
+        return bool(self.value(ctx))
+
+    def explain(self, ctx: Mapping[str, Any]) -> str:
+        """``name = value`` for every variable the expression reads (for failure messages)."""
+        shown = []
+        for name, probe in self._probes:
+            try:
+                value = probe(**ctx)
+            except Exception:  # an undefined parent, a sandbox refusal: show what we can
+                value = Undefined()
+            shown.append(f"{name} = {_show(value)}")
+        return ", ".join(shown)
