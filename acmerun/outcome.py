@@ -41,7 +41,9 @@ STATUS_ATTR = "acmerun_status"
 
 def mark(host: Host, status: Status, reason: str) -> Result:
     """A nornir Result for a host a runner did not run: ``skipped`` or ``interrupted``."""
-    return Result(host=host, result=reason, failed=False, changed=False, **{STATUS_ATTR: status})
+    result = Result(host=host, result=reason, failed=False, changed=False)
+    setattr(result, STATUS_ATTR, status)
+    return result
 
 
 @dataclass
