@@ -42,9 +42,14 @@ def step_deadline(seconds: float | None) -> Iterator[None]:
         _local.deadline = previous
 
 
+def _current() -> tuple[float, float] | None:
+    current: tuple[float, float] | None = getattr(_local, "deadline", None)
+    return current
+
+
 def remaining() -> float | None:
     """Seconds left before this thread's deadline (never negative), or None when unbounded."""
-    current = getattr(_local, "deadline", None)
+    current = _current()
     if current is None:
         return None
     return max(0.0, current[0] - time.monotonic())
@@ -52,7 +57,7 @@ def remaining() -> float | None:
 
 def cap(timeout: float) -> float:
     """``timeout`` shortened to the time left; raises ``DeadlineExceeded`` when none is left."""
-    current = getattr(_local, "deadline", None)
+    current = _current()
     if current is None:
         return timeout
     left = current[0] - time.monotonic()
