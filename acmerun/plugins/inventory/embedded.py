@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import threading
 from typing import TYPE_CHECKING
 
@@ -57,7 +58,7 @@ def start_embedded_lab() -> Lab:
             )
             lab.start()
             _lab = lab
-            atexit.register(stop_embedded_lab)
+            atexit.register(_stop_at_exit)
         return _lab
 
 
@@ -68,3 +69,10 @@ def stop_embedded_lab() -> None:
         lab, _lab = _lab, None
     if lab is not None:
         lab.stop()
+
+
+def _stop_at_exit() -> None:
+    try:
+        stop_embedded_lab()
+    except Exception as exc:  # nobody is left to report it to but the terminal
+        sys.stderr.write(f"acmerun: the embedded lab did not stop cleanly: {exc}\n")
