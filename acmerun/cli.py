@@ -81,6 +81,7 @@ class AcmerunGroup(click.Group):
         **extra: Any,
     ) -> Any:
         """Run the command line; every outcome, error or not, ends in a documented exit code."""
+        _sigterm_interrupts()
         code = run_guarded(
             lambda: super(AcmerunGroup, self).main(
                 args, prog_name or "acmerun", complete_var, standalone_mode=False, **extra
@@ -92,6 +93,18 @@ class AcmerunGroup(click.Group):
 
 
 _GROUP_OPTIONS = frozenset({"-h", "--help", "--version"})
+
+
+def _sigterm_interrupts() -> None:
+    """SIGTERM (kill, systemd, a shutdown) stops acmerun as Ctrl-C does: exit 99, not a kill."""
+    import signal
+    import threading
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def run_guarded(body: Any) -> int:

@@ -89,7 +89,6 @@ class RunResult:
 
 def execute(options: RunOptions, out: TextIO | None = None, err: TextIO | None = None) -> RunResult:
     """Run the runbook as ``options`` say and report it; the exit code follows DESIGN.md."""
-    from acmerun.runbook.compiler import compile_runbook
     from acmerun.runbook.loader import load_runbook
 
     out = out or sys.stdout
@@ -98,6 +97,8 @@ def execute(options: RunOptions, out: TextIO | None = None, err: TextIO | None =
         raise BadOptions("--detailed-exitcode only has a meaning with --check")
     with _logging(options.log_file), _signals(err) as stop:
         runbook = load_runbook(str(options.runbook))
+        from acmerun.runbook.compiler import compile_runbook
+
         compiled = compile_runbook(
             runbook,
             extra_vars=dict(options.extra_vars),
