@@ -27,7 +27,7 @@ _SINGLE = re.compile(r"^\{\{(?P<expr>(?:(?!\{\{|\}\}|\{%|\{#).)*)\}\}$", re.DOTA
 RESERVED_NAMES = frozenset(
     {"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is"}
     | {"if", "else", "range", "dict", "lipsum", "cycler", "joiner", "namespace"}
-    | {"inventory_hostname", "loop", "self", "varargs", "kwargs", "caller"}
+    | {"inventory_hostname", "check_mode", "loop", "self", "varargs", "kwargs", "caller"}
 )
 
 
@@ -47,7 +47,7 @@ def is_template(text: str) -> bool:
 
 
 def _private(tree: nodes.Node) -> Iterator[str]:
-    for node in (tree, *tree.find_all((nodes.Name, nodes.Getattr, nodes.Getitem))):
+    for node in (tree, *tree.find_all((nodes.Name, nodes.Getattr, nodes.Getitem, nodes.Filter))):
         if isinstance(node, nodes.Name) and node.name.startswith("_"):
             yield node.name
         elif isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
@@ -59,6 +59,14 @@ def _private(tree: nodes.Node) -> Iterator[str]:
             and node.arg.value.startswith("_")
         ):
             yield node.arg.value
+        elif (
+            isinstance(node, nodes.Filter)
+            and node.name == "attr"
+            and node.args
+            and isinstance(node.args[0], nodes.Const)
+            and str(node.args[0].value).startswith("_")
+        ):
+            yield str(node.args[0].value)
 
 
 def _private_problems(tree: nodes.Node) -> list[str]:

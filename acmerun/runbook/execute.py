@@ -1,0 +1,262 @@
+"""Running compiled steps on one host, inside nornir: retries, asserts, outcomes.
+
+Every step is one ``task.run`` (nested steps are a ``task.run`` of a function that
+runs the children), so nornir's results and processors see the runbook's shape.
+Failures are caught per step and become ``StepOutcome`` records; nothing escapes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nornir.core.exceptions import NornirSubTaskError
+from nornir.core.task import MultiResult, Result, Task
+
+from acmerun.acmeos.deadline import DeadlineExceeded, step_deadline
+from acmerun.acmeos.errors import (
+    AcmeOSError,
+    AuthenticationError,
+    ConnectionFailure,
+    InvalidVersion,
+)
+from acmerun.outcome import Status, StepOutcome
+from acmerun.report.redact import Redactor
+from acmerun.runbook.model import Step
+from acmerun.runbook.templating import Expression, Renderer
+
+#: errors a retry cannot fix
+_FINAL = (AuthenticationError, InvalidVersion)
+_ORDER = (Status.UNREACHABLE, Status.FAILED, Status.CHANGED)
+
+
+@dataclass
+class CompiledStep:
+    """A step with its task resolved and its templates compiled, ready for any host."""
+
+    step: Step
+    fn: Callable[..., Any] | None
+    args: Mapping[str, Any]
+    render_args: Renderer | None
+    when: Expression | None
+    asserts: Sequence[Expression]
+    children: Sequence[CompiledStep] = field(default_factory=list)
+
+
+@dataclass
+class Ran:
+    """A step's outcome on a host, and what it means for the host."""
+
+    outcome: StepOutcome
+    #: the status the host counts (an ignored failure counts as ok or changed)
+    counts: Status
+    #: the host runs no further step
+    stop: bool = False
+
+
+def worst(statuses: Sequence[Status]) -> Status:
+    """unreachable > failed > changed > ok (skipped counts as ok)."""
+    for status in _ORDER:
+        if status in statuses:
+            return status
+    return Status.OK
+
+
+class _Failure(Exception):
+    def __init__(self, status: Status, message: str, retry: bool = True) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.retry = retry
+
+
+def _innermost(error: BaseException) -> BaseException | str:
+    """The exception that started a chain of failed subtasks (or the failed result's text)."""
+    while isinstance(error, NornirSubTaskError):
+        results: MultiResult = error.result
+        failed = [r for r in results if r.failed]
+        inner = next((r.exception for r in failed if r.exception is not None), None)
+        if inner is None:
+            return str(failed[0].result) if failed else "task failed"
+        error = inner
+    return error
+
+
+def _describe(error: BaseException | str) -> str:
+    if isinstance(error, str):
+        return error
+    if isinstance(error, (AcmeOSError, DeadlineExceeded)):
+        return str(error)
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+class HostRun:
+    """One host's run of the runbook's steps, with its variables and registered results."""
+
+    def __init__(
+        self,
+        task: Task,
+        variables: dict[str, Any],
+        extra_vars: Mapping[str, Any],
+        stop_event: threading.Event,
+    ) -> None:
+        self.host = task.host
+        self.vars = variables
+        self.extra_vars = extra_vars
+        self.stop_event = stop_event
+        self.redactor = Redactor([task.host.password])
+
+    def one_line(self, text: str) -> str:
+        """``text`` on one line, with the host's password masked."""
+        return self.redactor.text(" ".join(text.split()))
+
+    def run_steps(self, task: Task, steps: Sequence[CompiledStep]) -> list[Ran]:
+        """Run ``steps`` in order; after a stop, the rest are skipped (or interrupted)."""
+        ran: list[Ran] = []
+        stopped = False
+        for cs in steps:
+            if stopped or self.stop_event.is_set():
+                status = Status.SKIPPED if stopped else Status.INTERRUPTED
+                outcome = StepOutcome(name=cs.step.name, task=cs.step.label, status=status)
+                ran.append(Ran(outcome, Status.OK, stop=stopped))
+                continue
+            one = self.run_step(task, cs)
+            ran.append(one)
+            stopped = one.stop
+        return ran
+
+    def run_step(self, task: Task, cs: CompiledStep) -> Ran:
+        """Run one step with its ``when``, retries, deadline, asserts and ``register``."""
+        step = cs.step
+        outcome = StepOutcome(name=step.name, task=step.label, status=Status.OK)
+        start = time.monotonic()
+        kept = len(task.results)
+        try:
+            if cs.when is not None and not self._holds(cs.when, "when"):
+                outcome.status = Status.SKIPPED
+                return Ran(outcome, Status.OK)
+            self._attempts(task, cs, outcome)
+        except _Failure as failure:
+            outcome.status = failure.status
+            outcome.failed = True
+            outcome.error = self.one_line(failure.message)
+        finally:
+            outcome.duration = time.monotonic() - start
+        if outcome.status is Status.UNREACHABLE:
+            return Ran(outcome, Status.UNREACHABLE, stop=True)
+        if outcome.status is Status.FAILED:
+            if step.ignore_errors:
+                outcome.error = f"{outcome.error} (ignored)"
+                for result in task.results[kept:]:
+                    _unfail(result)
+                return Ran(outcome, Status.CHANGED if outcome.changed else Status.OK)
+            return Ran(outcome, Status.FAILED, stop=True)
+        return Ran(outcome, outcome.status)
+
+    def _holds(self, expression: Expression, what: str) -> bool:
+        try:
+            return expression.holds(self.vars)
+        except Exception as error:
+            raise _Failure(Status.FAILED, f"{what}: {_describe(error)}", retry=False) from None
+
+    def _attempts(self, task: Task, cs: CompiledStep, outcome: StepOutcome) -> None:
+        step = cs.step
+        delay = step.delay
+        for attempt in range(1, step.retries + 2):
+            outcome.attempts = attempt
+            kept = len(task.results)
+            try:
+                self._attempt(task, cs, outcome)
+                return
+            except _Failure as failure:
+                last = attempt > step.retries or not failure.retry
+                if last or self.stop_event.is_set():
+                    raise
+            del task.results[kept:]
+            if delay > 0:
+                self.stop_event.wait(delay)
+            delay *= step.backoff
+
+    def _attempt(self, task: Task, cs: CompiledStep, outcome: StepOutcome) -> None:
+        step = cs.step
+        try:
+            args = dict(cs.args) if cs.render_args is None else cs.render_args(self.vars)
+        except Exception as error:
+            raise _Failure(Status.FAILED, f"args: {_describe(error)}", retry=False) from None
+        group: list[Ran] = []
+        begun = time.monotonic()
+        try:
+            with step_deadline(step.timeout):
+                if cs.fn is None:
+                    done = task.run(task=_run_group, name=step.name, run=self, group=(cs, group))
+                else:
+                    done = task.run(task=cs.fn, name=step.name, **args)
+        except NornirSubTaskError as error:
+            self._close_connections()
+            if cs.fn is not None:
+                outcome.changed = error.result.changed
+            raise self._failure(error, group) from None
+        finally:
+            if cs.fn is None:
+                self._group_outcome(outcome, group)
+        outcome.changed = done.changed
+        if any(r.outcome.status is Status.INTERRUPTED for r in group):
+            outcome.status = Status.INTERRUPTED
+            return
+        if step.timeout is not None and time.monotonic() - begun > step.timeout:
+            raise _Failure(Status.FAILED, str(DeadlineExceeded(step.timeout)))
+        value = done[0].result if cs.fn is not None else None
+        outcome.result = self.redactor.data(value)
+        outcome.status = Status.CHANGED if outcome.changed else Status.OK
+        if step.register is not None:
+            self.vars[step.register] = self.extra_vars.get(step.register, value)
+        for check in cs.asserts:
+            if not self._holds(check, f"assert {check.source}"):
+                shown = check.explain(self.vars)
+                detail = f" ({shown})" if shown else ""
+                raise _Failure(Status.FAILED, f"assertion failed: {check.source}{detail}")
+
+    def _group_outcome(self, outcome: StepOutcome, group: list[Ran]) -> None:
+        outcome.steps = [r.outcome for r in group]
+        outcome.changed = any(r.outcome.changed for r in group)
+
+    def _failure(self, error: NornirSubTaskError, group: list[Ran]) -> _Failure:
+        if group:
+            stopped = next((r for r in group if r.stop), group[-1])
+            status = Status.UNREACHABLE if stopped.counts is Status.UNREACHABLE else Status.FAILED
+            return _Failure(status, f"{stopped.outcome.name}: {stopped.outcome.error}")
+        cause = _innermost(error)
+        message = _describe(cause)
+        if isinstance(cause, ConnectionFailure):
+            return _Failure(Status.UNREACHABLE, message)
+        return _Failure(Status.FAILED, message, retry=not isinstance(cause, _FINAL))
+
+    def _close_connections(self) -> None:
+        # a broken connection may fail to close; the retry reconnects anyway
+        with contextlib.suppress(Exception):
+            self.host.close_connections()
+
+
+def _unfail(result: Result | MultiResult) -> None:
+    """An ignored failure does not fail the host in nornir's results either."""
+    if isinstance(result, MultiResult):
+        for each in result:
+            _unfail(each)
+    else:
+        result.failed = False
+
+
+def _run_group(task: Task, run: HostRun, group: tuple[CompiledStep, list[Ran]]) -> Result:
+    """nornir task of a step with nested steps: runs the children as its own subtasks."""
+    cs, ran = group
+    ran.clear()
+    ran.extend(run.run_steps(task, cs.children))
+    stopped = any(r.stop for r in ran)
+    changed = any(r.outcome.changed for r in ran)
+    summary = ", ".join(f"{r.outcome.name}: {r.outcome.status}" for r in ran)
+    return Result(host=task.host, result=summary, changed=changed, failed=stopped)
