@@ -1,0 +1,337 @@
+"""Shared helpers of the benchmarks: a lab process, timed child processes, figures, results.
+
+Every benchmark starts its own lab (``python -m acmerun.acmeos.lab serve``) and
+measures other programs as separate processes, from their start to their exit:
+
+- ``Lab``: a context manager that starts the lab, waits for its ready line
+  (``inventory: URL``), records how long that took, and on exit reads the lab's
+  peak RSS (``VmHWM`` in ``/proc/PID/status``) before stopping it with SIGTERM
+  (SIGKILL if it lingers).
+- ``run_timed``: runs a command, reaps it with ``os.wait4`` to get that child's own
+  peak RSS, and returns its wall time.
+- ``summary``: median, min and max of several runs.
+- ``save``: writes ``bench/results/NAME.json`` (the machine, the settings, every
+  run) and returns the path.
+
+Every process started here is stopped when the benchmark exits, whatever happens.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import platform
+import selectors
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+RESULTS = BENCH / "results"
+RUNBOOKS = BENCH / "runbooks"
+PYTHON = sys.executable
+ACMERUN = str(Path(PYTHON).parent / "acmerun")
+READY_PREFIX = "inventory: "
+MIB = 1024 * 1024
+
+_children: set[subprocess.Popen[bytes]] = set()
+
+
+def _kill_children() -> None:
+    for child in list(_children):
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        _children.discard(child)
+
+
+atexit.register(_kill_children)
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    _kill_children()
+    raise SystemExit(128 + signum)
+
+
+signal.signal(signal.SIGTERM, _on_signal)
+
+
+def fleet_size(sites: int, leaves: int) -> int:
+    """How many devices ``--sites SITES --leaves LEAVES`` serves (2 edges, 4 spines per site)."""
+    return sites * (6 + leaves)
+
+
+class Lab:
+    """The AcmeOS lab as a process, for the length of a ``with`` block."""
+
+    def __init__(
+        self,
+        sites: int = 8,
+        leaves: int = 100,
+        options: Sequence[str] = (),
+        ready_timeout: float = 180.0,
+    ) -> None:
+        self.sites = sites
+        self.leaves = leaves
+        self.devices = fleet_size(sites, leaves)
+        self.options = list(options)
+        self.ready_timeout = ready_timeout
+        self.url = ""
+        self.startup_seconds = 0.0
+        self.peak_rss_mib = 0.0
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
+
+    def command(self) -> list[str]:
+        """The lab's command line."""
+        return [
+            PYTHON,
+            "-m",
+            "acmerun.acmeos.lab",
+            "serve",
+            "--port",
+            "0",
+            "--sites",
+            str(self.sites),
+            "--leaves",
+            str(self.leaves),
+            *self.options,
+        ]
+
+    def __enter__(self) -> Lab:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            self.command(), stdout=subprocess.PIPE, stderr=self._stderr, cwd=ROOT
+        )
+        _children.add(process)
+        self._process = process
+        try:
+            self.url = self._ready_line(process, started)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        self.startup_seconds = time.perf_counter() - started
+        return self
+
+    def _ready_line(self, process: subprocess.Popen[bytes], started: float) -> str:
+        assert process.stdout is not None
+        selector = selectors.DefaultSelector()
+        selector.register(process.stdout, selectors.EVENT_READ)
+        buffer = b""
+        try:
+            while b"\n" not in buffer:
+                left = started + self.ready_timeout - time.perf_counter()
+                if left <= 0:
+                    raise RuntimeError(f"the lab did not start in {self.ready_timeout:.0f} s")
+                if not selector.select(left):
+                    continue
+                chunk = os.read(process.stdout.fileno(), 4096)
+                if not chunk:
+                    raise RuntimeError(f"the lab exited before its ready line: {self.errors()}")
+                buffer += chunk
+        finally:
+            selector.close()
+        line = buffer.split(b"\n", 1)[0].decode()
+        if not line.startswith(READY_PREFIX):
+            raise RuntimeError(f"unexpected first line from the lab: {line!r}")
+        return line[len(READY_PREFIX) :].strip()
+
+    def errors(self) -> str:
+        """What the lab wrote on stderr so far."""
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")[-2000:]
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment a client of this lab runs in."""
+        env = dict(os.environ)
+        env.update(ACME_INVENTORY_URL=self.url, PYTHONDONTWRITEBYTECODE="1", **extra)
+        env.pop("ACMEOS_USERNAME", None)
+        env.pop("ACMEOS_PASSWORD", None)
+        return env
+
+    def get(self, path: str) -> Any:
+        """GET a JSON document from the lab's inventory port."""
+        import urllib.request
+
+        with urllib.request.urlopen(self.url.rstrip("/") + path, timeout=60) as answer:
+            return json.loads(answer.read())
+
+    def __exit__(self, *exc: object) -> None:
+        process = self._process
+        if process is None:
+            return
+        self.peak_rss_mib = peak_rss_mib(process.pid)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+        _children.discard(process)
+        self._stderr.close()
+        self._process = None
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The peak resident set size of a running process (``VmHWM``), in MiB; 0 if unknown."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+@dataclass
+class Timed:
+    """One run of a command: wall time from start to exit, its own peak RSS, its output."""
+
+    wall: float
+    peak_rss_mib: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def check(self, what: str) -> Timed:
+        """Raise when the run did not exit 0 (a benchmark of a failing run measures nothing)."""
+        if self.returncode != 0:
+            raise RuntimeError(
+                f"{what} exited {self.returncode}\n--- stdout\n{self.stdout[-3000:]}"
+                f"\n--- stderr\n{self.stderr[-3000:]}"
+            )
+        return self
+
+
+def run_timed(
+    command: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    timeout: float = 600.0,
+    cwd: Path = ROOT,
+) -> Timed:
+    """Run ``command`` to its end; its wall time and peak RSS (its own, from ``wait4``)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            list(command), stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=cwd
+        )
+        _children.add(process)
+        timer = threading.Timer(timeout, process.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+            wall = time.perf_counter() - started
+        finally:
+            timer.cancel()
+            if process.returncode is None and process.poll() is None:
+                process.kill()
+            _children.discard(process)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Timed(
+            wall=wall,
+            peak_rss_mib=usage.ru_maxrss / 1024,
+            returncode=process.returncode,
+            stdout=out.read().decode(errors="replace"),
+            stderr=err.read().decode(errors="replace"),
+        )
+
+
+def summary(values: Sequence[float]) -> dict[str, float]:
+    """``{"median", "min", "max"}`` of several runs."""
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+def fmt(stats: Mapping[str, float], unit: str = "s", digits: int = 2) -> str:
+    """``"1.23 s (1.20 to 1.30)"``: median, then min to max."""
+    return (
+        f"{stats['median']:.{digits}f}{' ' + unit if unit else ''} "
+        f"({stats['min']:.{digits}f} to {stats['max']:.{digits}f})"
+    )
+
+
+def machine() -> dict[str, Any]:
+    """The machine the figures come from."""
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    versions: dict[str, str] = {}
+    from importlib import metadata
+
+    for name in ("nornir", "acmerun", "aiohttp", "urllib3"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+        "packages": versions,
+        "commit": _commit(),
+    }
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def save(name: str, figures: Mapping[str, Any]) -> Path:
+    """Write ``bench/results/NAME.json`` with the machine and the date; return its path."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    document = {
+        "benchmark": name,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": machine(),
+        **figures,
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    return path
+
+
+def say(text: str) -> None:
+    """A line of the human summary (stderr, so stdout stays one JSON document)."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def emit(name: str, figures: Mapping[str, Any]) -> None:
+    """Save the results and print them as JSON on stdout."""
+    path = save(name, figures)
+    print(json.dumps({"benchmark": name, "results": str(path.relative_to(ROOT)), **figures}))
+    say(f"results: {path.relative_to(ROOT)}")
