@@ -152,6 +152,9 @@ def _run(
         interrupted=stop.requested,
     )
     code = exit_code(outcome, detailed=options.detailed_exitcode)
+    for name in sorted(hosts):
+        host = hosts[name]
+        logger.info("host %s: %s%s", name, host.status, f": {host.error}" if host.error else "")
     logger.info("run of %s ended: %s, exit code %d", options.runbook, outcome.totals(), code)
     _report(outcome, code, options, target, out)
     return RunResult(code, outcome, abandoned=stop.abandon)
@@ -165,16 +168,22 @@ def _stop_embedded_lab() -> None:
 
 
 def exit_code(outcome: RunOutcome, *, detailed: bool = False) -> int:
-    """99 interrupted; else 2 a host failed (or skipped); 3 unreachable; 6 changes pending; 0."""
+    """99 interrupted; else 2 a host failed; 3 unreachable; 6 changes pending; 0.
+
+    Hosts skipped because their group was halted count with the host that halted
+    it: 3 when that was an unreachable one and none failed, 2 otherwise.
+    """
     from acmerun.outcome import Status
 
     statuses = {h.status for h in outcome.hosts.values()}
     if outcome.interrupted or Status.INTERRUPTED in statuses:
         return int(ExitCode.INTERRUPTED)
-    if Status.FAILED in statuses or Status.SKIPPED in statuses:
+    if Status.FAILED in statuses:
         return int(ExitCode.HOST_FAILED)
     if Status.UNREACHABLE in statuses:
         return int(ExitCode.HOST_UNREACHABLE)
+    if Status.SKIPPED in statuses:
+        return int(ExitCode.HOST_FAILED)
     if detailed and outcome.check and any(h.changed for h in outcome.hosts.values()):
         return int(ExitCode.CHANGES_PENDING)
     return int(ExitCode.OK)
@@ -236,6 +245,7 @@ def _nornir(
         dry_run=options.check,
     )
     stop.runner = nr.runner
+    stop.compiled = compiled
     _credentials(nr, options.config)
     host_filter = compiled.inventory_filter()
     if host_filter is not None:
@@ -394,6 +404,7 @@ class _StopRequest:
         self.requested = False
         self.abandon = False
         self.runner: Any = None
+        self.compiled: CompiledRunbook | None = None
 
 
 @contextmanager
@@ -412,6 +423,8 @@ def _signals(err: TextIO) -> Iterator[_StopRequest]:
         if not stop.requested:
             stop.requested = True
             stop.runner.stop()
+            if stop.compiled is not None:
+                stop.compiled.interrupt()
             _say(
                 err,
                 f"acmerun: {name}: stopping: no new host starts; hosts in flight finish their"
@@ -433,7 +446,7 @@ def _signals(err: TextIO) -> Iterator[_StopRequest]:
 
 
 def _say(err: TextIO, line: str) -> None:
-    with suppress(OSError, ValueError):
+    with suppress(OSError, ValueError, RuntimeError):
         print(line, file=err, flush=True)
 
 
@@ -479,8 +492,14 @@ def _report(outcome: RunOutcome, code: int, options: RunOptions, target: str, ou
 
 @contextmanager
 def _logging(log_file: Path | None) -> Iterator[None]:
-    """acmerun's and nornir's logs go to ``log_file`` (secrets masked), or nowhere at all."""
-    loggers = [logging.getLogger(name) for name in ("acmerun", "nornir")]
+    """Every log record and warning goes to ``log_file`` (secrets masked), or nowhere at all.
+
+    acmerun's and nornir's records from INFO up, other libraries' from WARNING up.
+    Nothing reaches the terminal: a handler on the root logger keeps Python's
+    last-resort handler (stderr) out of the way, so ``--quiet`` stays quiet.
+    """
+    root = logging.getLogger()
+    ours = [logging.getLogger(name) for name in ("acmerun", "nornir")]
     handler: logging.Handler
     if log_file is None:
         handler = logging.NullHandler()
@@ -491,18 +510,19 @@ def _logging(log_file: Path | None) -> Iterator[None]:
         except OSError as exc:
             raise BadOptions(f"--log-file {log_file}: {exc.strerror or exc}") from exc
         handler.setFormatter(_ScrubbingFormatter())
-    saved = [(lg, lg.level, lg.propagate) for lg in loggers]
-    for lg in loggers:
-        lg.addHandler(handler)
+    saved = [(lg, lg.level) for lg in (root, *ours)]
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    for lg in ours:
         lg.setLevel(logging.INFO)
-        lg.propagate = False
+    logging.captureWarnings(True)
     try:
         yield
     finally:
-        for lg, level, propagate in saved:
-            lg.removeHandler(handler)
+        logging.captureWarnings(False)
+        root.removeHandler(handler)
+        for lg, level in saved:
             lg.setLevel(level)
-            lg.propagate = propagate
         handler.close()
 
 

@@ -1,0 +1,228 @@
+"""What a run leaves behind, from a real ``python -m acmerun`` process: output, reports, logs.
+
+Every test also checks that the lab's password appears nowhere: not in stdout,
+stderr, the log file, the JSON report or the JUnit file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "tests" / "data"
+LAB_USERNAME = "netops"
+LAB_PASSWORD = "s3cr3t-Lab-Pa55"
+EARTH_HOSTS = 106
+
+
+def environment(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+def lab_environment(lab_url: str) -> dict[str, str]:
+    return environment(
+        ACME_INVENTORY_URL=lab_url, ACMEOS_USERNAME=LAB_USERNAME, ACMEOS_PASSWORD=LAB_PASSWORD
+    )
+
+
+def acmerun(
+    *args: str, env: dict[str, str], cwd: Path, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "acmerun", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def assert_no_secret(run: subprocess.CompletedProcess[str], *files: Path) -> None:
+    assert LAB_PASSWORD not in run.stdout
+    assert LAB_PASSWORD not in run.stderr
+    for path in files:
+        assert LAB_PASSWORD not in path.read_text(), path
+
+
+@pytest.fixture
+def lab_process(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Start ``acmerun lab serve`` processes; returns their inventory URL."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*options: str) -> str:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "acmerun",
+                "lab",
+                "serve",
+                "--port",
+                "0",
+                "--site",
+                "earth",
+                "--username",
+                LAB_USERNAME,
+                "--password",
+                LAB_PASSWORD,
+                *options,
+            ],
+            env=environment(),
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        started.append(process)
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("inventory: http://127.0.0.1:"), process.stderr.read()
+        return line.split(" ", 1)[1].strip()
+
+    yield start
+    for process in started:
+        process.terminate()
+        process.communicate(timeout=30)
+
+
+def test_dead_edge_exits_3_with_every_host_in_both_reports(
+    lab_process: Callable[..., str], tmp_path: Path
+) -> None:
+    url = lab_process("--dead", "edge00.*")
+    run = acmerun(
+        str(DATA / "upgrade.yml"),
+        "--report",
+        "run.json",
+        "--junit",
+        "run.xml",
+        "--log-file",
+        "logs/run.log",
+        env=lab_environment(url),
+        cwd=tmp_path,
+    )
+    assert run.returncode == 3, run.stdout + run.stderr
+    assert run.stdout.splitlines()[0] == f"target: inventory {url}"
+    report = json.loads((tmp_path / "run.json").read_text())
+    assert len(report["hosts"]) == EARTH_HOSTS
+    assert report["hosts"]["edge00.earth"]["status"] == "unreachable"
+    others = {h["status"] for n, h in report["hosts"].items() if not n.startswith("edge")}
+    assert others <= {"changed", "ok"}
+    # edge01 shares edge00's redundancy group: upgraded, or held back with edge00 named
+    edge01 = report["hosts"]["edge01.earth"]
+    assert edge01["status"] in {"changed", "ok", "skipped"}
+    if edge01["status"] == "skipped":
+        assert "edge00.earth" in edge01["error"]
+    assert report["exit_code"] == 3
+    suites = ET.parse(tmp_path / "run.xml").getroot()
+    cases = suites.iter("testcase")
+    assert {c.get("classname", "") + c.get("name", "") for c in cases}
+    assert "edge00.earth" in (tmp_path / "run.xml").read_text()
+    log = (tmp_path / "logs" / "run.log").read_text()
+    assert "nornir" in log and "edge00.earth" in log
+    assert "edge00.earth" in run.stdout and "unreachable" in run.stdout
+    assert_no_secret(run, tmp_path / "run.json", tmp_path / "run.xml", tmp_path / "logs/run.log")
+    assert not (tmp_path / "nornir.log").exists()
+
+
+def test_quiet_prints_nothing_when_all_is_well(lab: Any, tmp_path: Path) -> None:
+    run = acmerun(
+        str(DATA / "audit.yml"),
+        "--quiet",
+        "--report-dir",
+        "reports",
+        env=lab_environment(lab.url),
+        cwd=tmp_path,
+    )
+    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+    (report,) = (tmp_path / "reports").iterdir()
+    assert report.suffix == ".json"
+    assert len(json.loads(report.read_text())["hosts"]) == EARTH_HOSTS
+    again = acmerun(
+        str(DATA / "audit.yml"),
+        "-q",
+        "--report-dir",
+        "reports",
+        env=lab_environment(lab.url),
+        cwd=tmp_path,
+    )
+    assert again.returncode == 0
+    assert len(list((tmp_path / "reports").iterdir())) == 2
+    assert not (tmp_path / "nornir.log").exists()
+
+
+def test_quiet_prints_the_recap_of_problems(make_lab: Callable[..., Any], tmp_path: Path) -> None:
+    lab = make_lab(sites=["earth"], dead=["spine03.*"])
+    run = acmerun(str(DATA / "audit.yml"), "-q", env=lab_environment(lab.url), cwd=tmp_path)
+    assert run.returncode == 3
+    lines = run.stdout.splitlines()
+    assert lines[0] == f"target: inventory {lab.url}"
+    assert any(line.startswith("spine03.earth") for line in lines)
+    assert not any(line.startswith("spine02.earth") for line in lines)
+    assert_no_secret(run)
+
+
+def test_output_has_no_color_when_not_a_terminal(lab: Any, tmp_path: Path) -> None:
+    run = acmerun(str(DATA / "audit.yml"), env=lab_environment(lab.url), cwd=tmp_path)
+    assert run.returncode == 0
+    assert "\x1b[" not in run.stdout
+    assert "106 hosts" in run.stdout
+
+
+def test_credentials_from_the_config_file(lab: Any, tmp_path: Path) -> None:
+    config = tmp_path / "acmerun.yml"
+    config.write_text(
+        f"inventory: {{url: '{lab.url}'}}\n"
+        f"credentials: {{username: {LAB_USERNAME}, password_env: LAB_PW}}\n"
+        "report_dir: from-config\n"
+    )
+    env = environment(LAB_PW=LAB_PASSWORD)
+    run = acmerun(
+        str(DATA / "audit.yml"),
+        "--config",
+        str(config),
+        "--log-file",
+        "run.log",
+        env=env,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines()[0] == f"target: inventory {lab.url}"
+    (report,) = (tmp_path / "from-config").iterdir()
+    assert_no_secret(run, report, tmp_path / "run.log")
+    wrong = tmp_path / "wrong.yml"
+    wrong.write_text(f"inventory: {{url: '{lab.url}'}}\ncredentials: {{password: nope}}\n")
+    run = acmerun(str(DATA / "audit.yml"), "--config", str(wrong), env=environment(), cwd=tmp_path)
+    assert run.returncode == 2
+    assert "nope" not in run.stdout and "nope" not in run.stderr
+
+
+def test_embedded_lab_by_default_and_a_second_run_changes_nothing(tmp_path: Path) -> None:
+    env = environment()
+    for var in ("ACME_INVENTORY_URL", "ACMEOS_USERNAME", "ACMEOS_PASSWORD", "ACMERUN_CONFIG"):
+        env.pop(var, None)
+    first = acmerun(str(DATA / "upgrade.yml"), "--report", "first.json", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    state = Path(env["ACMERUN_STATE_DIR"]) / "lab-state.json"
+    assert first.stdout.splitlines()[0] == (
+        f"target: embedded AcmeOS lab (simulated devices on loopback; state in {state})"
+    )
+    totals = json.loads((tmp_path / "first.json").read_text())["totals"]
+    assert totals["changed"] > 0 and totals["changed"] + totals["ok"] == EARTH_HOSTS
+    second = acmerun(str(DATA / "upgrade.yml"), "--report", "second.json", env=env, cwd=tmp_path)
+    assert second.returncode == 0, second.stdout + second.stderr
+    totals = json.loads((tmp_path / "second.json").read_text())["totals"]
+    assert (totals["ok"], totals["changed"]) == (EARTH_HOSTS, 0)
+    assert not (tmp_path / "nornir.log").exists()
