@@ -228,6 +228,34 @@ def test_99_sigint_mid_run_stops_and_reports_every_host(
             assert end is not None and end <= start
 
 
+def test_99_a_second_signal_stops_waiting_for_hosts_in_flight(
+    make_lab: Callable[..., Any], tmp_path: Path
+) -> None:
+    lab = make_lab(sites=["earth"], install_seconds=5.0, reboot_seconds=1.0)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "acmerun", str(DATA / "upgrade.yml"), "--report", "r.json"],
+        env=environment(lab),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert run.stdout is not None
+    run.stdout.readline()
+    time.sleep(1.5)  # hosts are now in a 5 s install
+    run.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    started = time.monotonic()
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=30)
+    assert run.returncode == 99, err
+    assert time.monotonic() - started < 3
+    assert "not waiting for hosts in flight" in err
+    report = read_report(tmp_path / "r.json")
+    assert len(report["hosts"]) == EARTH_HOSTS
+    assert report["totals"]["interrupted"] == EARTH_HOSTS - report["totals"]["ok"]
+
+
 def test_99_sigterm_while_waiting_for_the_lock(lab: Any, tmp_path: Path) -> None:
     from acmerun.lock import RunbookLock
 

@@ -226,3 +226,45 @@ def test_embedded_lab_by_default_and_a_second_run_changes_nothing(tmp_path: Path
     totals = json.loads((tmp_path / "second.json").read_text())["totals"]
     assert (totals["ok"], totals["changed"]) == (EARTH_HOSTS, 0)
     assert not (tmp_path / "nornir.log").exists()
+
+
+def run_on_a_terminal(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, bytes]:
+    """Run acmerun with its stdout on a pseudo-terminal; return its exit code and output."""
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "acmerun", *args],
+        env={**env, "COLUMNS": "120", "TERM": "xterm"},
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=subprocess.PIPE,
+    )
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(leader)
+    return process.wait(timeout=120), output
+
+
+def test_live_progress_on_a_terminal_only_and_never_with_quiet(
+    make_lab: Callable[..., Any], tmp_path: Path
+) -> None:
+    lab = make_lab(sites=["earth"], install_seconds=0.2, reboot_seconds=0.2)
+    env = lab_environment(lab.url)
+    code, output = run_on_a_terminal([str(DATA / "upgrade.yml")], env, tmp_path)
+    assert code == 0
+    assert b"hosts" in output and b"ETA" in output
+    assert LAB_PASSWORD.encode() not in output
+    code, output = run_on_a_terminal([str(DATA / "upgrade.yml"), "--quiet"], env, tmp_path)
+    assert (code, output) == (0, b"")
+    piped = acmerun(str(DATA / "audit.yml"), env=env, cwd=tmp_path)
+    assert "ETA" not in piped.stdout
