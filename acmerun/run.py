@@ -117,8 +117,28 @@ def execute(options: RunOptions, out: TextIO | None = None, err: TextIO | None =
             for name in selected:
                 print(name, file=out)
             return RunResult(int(ExitCode.OK))
+        _check_report_paths(options)
         with RunbookLock(options.runbook, wait=options.wait_lock):
             return _run(runbook, compiled, options, stop, out)
+
+
+def _check_report_paths(options: RunOptions) -> None:
+    """Report folders exist and are writable before any device is touched (exit 5 if not)."""
+    folders: list[tuple[str, Path]] = []
+    if options.report is not None:
+        folders.append(("--report", options.report.parent))
+    if options.junit is not None:
+        folders.append(("--junit", options.junit.parent))
+    report_dir = options.report_dir or options.config.report_dir
+    if report_dir is not None:
+        folders.append(("--report-dir", report_dir))
+    for option, folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BadOptions(f"{option}: cannot create {folder}: {exc.strerror or exc}") from exc
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise BadOptions(f"{option}: cannot write in {folder}")
 
 
 def _run(

@@ -123,3 +123,45 @@ def test_list_options_need_no_lock(option: str, tmp_path: Path, lab_env: Any) ->
     with RunbookLock(DATA / "audit.yml"):
         result = invoke(str(DATA / "audit.yml"), option)
     assert result.exit_code == 0, result.output
+
+
+def test_report_folder_that_cannot_be_written_exits_5_before_any_device(
+    lab_env: Any, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = invoke(str(DATA / "upgrade.yml"), "--report", str(blocker / "run.json"))
+    assert result.exit_code == ExitCode.BAD_OPTIONS
+    assert result.stderr.startswith(f"acmerun: error: --report: cannot create {blocker}: ")
+    assert all(not d for d in lab_env.downtime().values())
+
+
+def test_report_folders_are_created(lab_env: Any, tmp_path: Path) -> None:
+    result = invoke(
+        str(DATA / "audit.yml"),
+        "--report",
+        str(tmp_path / "a" / "run.json"),
+        "--junit",
+        str(tmp_path / "b" / "run.xml"),
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "a" / "run.json").is_file() and (tmp_path / "b" / "run.xml").is_file()
+
+
+def test_workers_precedence(tmp_path: Path) -> None:
+    from acmerun.config import Config
+    from acmerun.run import RunOptions, _runner_options
+    from acmerun.runbook.compiler import compile_runbook
+    from acmerun.runbook.loader import load_runbook
+
+    def workers(runbook: Path, option: int | None, config: int | None) -> int:
+        loaded = load_runbook(runbook)
+        options = RunOptions(runbook=runbook, workers=option, config=Config(workers=config))
+        return int(_runner_options(loaded, compile_runbook(loaded), options)["num_workers"])
+
+    plain = tmp_path / "plain.yml"
+    plain.write_text("name: plain\nsteps: [{task: acmeos.get_version}]\n")
+    assert workers(DATA / "upgrade.yml", 7, 9) == 7  # --workers
+    assert workers(DATA / "upgrade.yml", None, 9) == 20  # the runbook's strategy.workers
+    assert workers(plain, None, 9) == 9  # the config file
+    assert workers(plain, None, None) == 50  # the default
