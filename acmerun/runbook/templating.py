@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -118,6 +118,30 @@ def _check(value: Any) -> Any:
     return value
 
 
+def _pick(names: frozenset[str], ctx: Mapping[str, Any]) -> dict[str, Any]:
+    """Only the variables a template reads: rendering then costs the same on any host."""
+    return {name: ctx[name] for name in names if name in ctx}
+
+
+def _expression_names(source: str) -> frozenset[str]:
+    tree = _parse_expression(source)
+    found = [tree] if isinstance(tree, nodes.Name) else list(tree.find_all(nodes.Name))
+    return frozenset(n.name for n in found)
+
+
+def _expression_renderer(source: str) -> Renderer:
+    expr = _ENV.compile_expression(source, undefined_to_none=False)
+    names = _expression_names(source)
+    return lambda ctx: _check(expr(**_pick(names, ctx)))
+
+
+def compile_text(source: str) -> Renderer:
+    """A renderer producing text (for names such as ``rolling.group_by``)."""
+    template = _ENV.from_string(source)
+    names = frozenset(meta.find_undeclared_variables(_ENV.parse(source)))
+    return lambda ctx: template.render(_pick(names, ctx))
+
+
 def compile_value(value: Any) -> Renderer | None:
     """A renderer for an arg value (templates anywhere inside), or None when it is constant."""
     if isinstance(value, str):
@@ -126,13 +150,10 @@ def compile_value(value: Any) -> Renderer | None:
         single = _SINGLE.match(value.strip())
         if single is not None:
             try:
-                expr = _ENV.compile_expression(single.group("expr"), undefined_to_none=False)
+                return _expression_renderer(single.group("expr"))
             except TemplateSyntaxError:
                 pass
-            else:
-                return lambda ctx: _check(expr(**ctx))
-        template = _ENV.from_string(value)
-        return lambda ctx: template.render(ctx)
+        return compile_text(value)
     if isinstance(value, Mapping):
         parts = {k: (v, compile_value(v)) for k, v in value.items()}
         if all(r is None for _, r in parts.values()):
@@ -144,12 +165,6 @@ def compile_value(value: Any) -> Renderer | None:
             return None
         return lambda ctx: [v if r is None else r(ctx) for v, r in items]
     return None
-
-
-def compile_text(source: str) -> Renderer:
-    """A renderer producing text (for names such as ``rolling.group_by``)."""
-    template = _ENV.from_string(source)
-    return lambda ctx: template.render(ctx)
 
 
 def _chain(node: nodes.Node) -> str | None:
@@ -187,16 +202,14 @@ class Expression:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self._fn = _ENV.compile_expression(source, undefined_to_none=False)
+        self._fn = _expression_renderer(source)
         found: dict[str, None] = {}
         _probes(_parse_expression(source), found)
-        self._probes = [
-            (name, _ENV.compile_expression(name, undefined_to_none=False)) for name in found
-        ]
+        self._probes = [(name, _expression_renderer(name)) for name in found]
 
     def value(self, ctx: Mapping[str, Any]) -> Any:
         """The expression's value; raises jinja2's UndefinedError for an undefined name."""
-        return _check(self._fn(**ctx))
+        return self._fn(ctx)
 
     def holds(self, ctx: Mapping[str, Any]) -> bool:
         """The expression's truth."""
@@ -207,7 +220,7 @@ class Expression:
         shown = []
         for name, probe in self._probes:
             try:
-                value = probe(**ctx)
+                value = probe(ctx)
             except Exception:  # an undefined parent, a sandbox refusal: show what we can
                 value = Undefined()
             shown.append(f"{name} = {_show(value)}")
