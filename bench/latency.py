@@ -1,0 +1,83 @@
+"""Latency bound: 50 ms per device call, 848 devices, 100 workers, against the ideal.
+
+The lab adds 50 ms to every device call (``--latency-ms 50:50``); acmerun runs
+``bench/runbooks/three-calls.yml`` with 100 workers. Each host makes 5 calls:
+log in, the 3 calls, log out. The bound is ceil(hosts / workers) x 5 x 50 ms: no
+runner with that many workers can do better. The wall time is acmerun's, from
+process start to exit. Goal: wall / bound <= 1.15.
+
+The same runbook against a lab with no latency (same workers, same round) gives
+acmerun's fixed costs (start-up, inventory, reports), shown beside the ratio.
+
+    .venv/bin/python bench/latency.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import common
+
+SITES, LEAVES = 8, 100
+WORKERS = 100
+LATENCY_S = 0.050
+CALLS_PER_HOST = 5
+GOAL = 1.15
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    options = parser.parse_args()
+    hosts = common.fleet_size(SITES, LEAVES)
+    bound = math.ceil(hosts / WORKERS) * CALLS_PER_HOST * LATENCY_S
+    command = [
+        common.ACMERUN,
+        str(common.RUNBOOKS / "three-calls.yml"),
+        "--workers",
+        str(WORKERS),
+        "--quiet",
+    ]
+    walls: list[float] = []
+    fixed: list[float] = []
+    with (
+        common.Lab(SITES, LEAVES, ["--latency-ms", "50:50"]) as slow,
+        common.Lab(SITES, LEAVES) as fast,
+    ):
+        common.run_timed(command, slow.env()).check("acmerun (warm-up)")
+        for round_ in range(options.runs):
+            wall = common.run_timed(command, slow.env()).check("acmerun").wall
+            base = common.run_timed(command, fast.env()).check("acmerun, no latency").wall
+            walls.append(wall)
+            fixed.append(base)
+            common.say(
+                f"  round {round_ + 1}: {wall:.2f} s (bound {bound:.2f} s, ratio "
+                f"{wall / bound:.3f}); with no latency {base:.2f} s"
+            )
+    ratio = common.summary([wall / bound for wall in walls])
+    figures = {
+        "devices": hosts,
+        "workers": WORKERS,
+        "latency_ms": LATENCY_S * 1000,
+        "calls_per_host": CALLS_PER_HOST,
+        "bound_s": bound,
+        "runs": options.runs,
+        "wall_s": common.summary(walls),
+        "no_latency_wall_s": common.summary(fixed),
+        "ratio": ratio,
+        "goal": f"wall / bound <= {GOAL}",
+        "met": ratio["median"] <= GOAL,
+        "raw": {"wall": walls, "no_latency_wall": fixed},
+    }
+    common.say(
+        f"{hosts} hosts, {WORKERS} workers, 50 ms x {CALLS_PER_HOST} calls: "
+        f"wall {common.fmt(figures['wall_s'])}, bound {bound:.2f} s, "
+        f"ratio {common.fmt(ratio, '', 3)} (goal <= {GOAL}: "
+        f"{'met' if figures['met'] else 'NOT met'})"
+    )
+    common.emit("latency", figures)
+
+
+if __name__ == "__main__":
+    main()
