@@ -195,8 +195,14 @@ def parse(raw: str | bytes) -> tuple[Source | None, list[Problem]]:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
         return None, [_syntax_problem(error)]
+    except yaml.reader.ReaderError as error:
+        before = text[: error.position]
+        line, col = before.count("\n") + 1, error.position - (before.rfind("\n") + 1) + 1
+        char = error.character if isinstance(error.character, int) else ord(error.character)
+        message = f"YAML syntax error: unacceptable character #x{char:04x}: {error.reason}"
+        return None, [Problem(line, col, None, message)]
     except yaml.YAMLError as error:
-        return None, [Problem(1, 1, None, f"YAML error: {error}")]
+        return None, [Problem(1, 1, None, "YAML error: " + " ".join(str(error).split()))]
     if node is None:
         return None, [
             Problem(1, 1, "<root>", "the file is empty: a runbook needs 'name' and 'steps'")

@@ -88,4 +88,9 @@ def secret_error(task: Task) -> Result:
     raise RuntimeError(f"login with {task.host.password} refused\nsecond line")
 
 
+def anything(task: Task, **options: Any) -> Result:
+    """Takes any keyword argument."""
+    return Result(host=task.host, result=options)
+
+
 NOT_A_TASK = 42

@@ -25,6 +25,9 @@ BROKEN: dict[str, list[str]] = {
         "15:12: steps[3].args: task 'tests.unit.runbook.tasks_for_tests:change' takes no argument 'waht' (did you mean 'what'?)",
         "18:12: steps[4].args: 'task' is reserved by nornir's task.run: it cannot be a task argument",
     ],
+    "control-char.yml": [
+        "1:12: YAML syntax error: unacceptable character #x0007: special characters are not allowed",
+    ],
     "duplicate-keys.yml": [
         "2:1: <root>: duplicate key 'name' (first on line 1)",
         "6:5: steps[0]: duplicate key 'task' (first on line 5)",
