@@ -200,6 +200,8 @@ class HostRun:
             self._close_connections()
             if cs.fn is not None:
                 outcome.changed = error.result.changed
+            if step.timeout is not None and time.monotonic() - begun >= step.timeout:
+                raise _Failure(Status.FAILED, str(DeadlineExceeded(step.timeout))) from None
             raise self._failure(error, group) from None
         finally:
             if cs.fn is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -121,3 +122,22 @@ def test_the_schema_describes_the_real_built_in_task_arguments() -> None:
         assert sorted(args.get("required", [])) == sorted(
             p.name for p in params if p.default is inspect.Parameter.empty
         )
+
+
+def test_a_slow_device_fails_the_step_at_its_timeout(
+    make_lab: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lab = make_lab(sites=["earth"], leaves=1, slow=["leaf00.*"])
+    monkeypatch.setenv("ACME_INVENTORY_URL", lab.url)
+    monkeypatch.setenv("ACMEOS_USERNAME", LAB_USERNAME)
+    monkeypatch.setenv("ACMEOS_PASSWORD", LAB_PASSWORD)
+    text = (
+        "name: slow\ninventory: {filter: {name: leaf00.earth}}\nsteps:\n"
+        "  - {task: acmeos.get_version, timeout: 0.5, retries: 1}\n"
+    )
+    started = time.monotonic()
+    outcomes = run(compile_runbook(load_runbook_text(text, "slow.yml")))
+    step = outcomes["leaf00.earth"].steps[0]
+    assert (step.status, step.attempts) == (Status.FAILED, 2)
+    assert step.error == "step timed out after 0.5s (its timeout)"
+    assert time.monotonic() - started < 5
