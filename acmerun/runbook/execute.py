@@ -175,11 +175,9 @@ class HostRun:
                 return
             except _Failure as failure:
                 last = attempt > step.retries or not failure.retry
-                if last or self.stop_event.is_set():
+                if last or (delay > 0 and self.stop_event.wait(delay)) or self.stop_event.is_set():
                     raise
             del task.results[kept:]
-            if delay > 0:
-                self.stop_event.wait(delay)
             delay *= step.backoff
 
     def _attempt(self, task: Task, cs: CompiledStep, outcome: StepOutcome) -> None:

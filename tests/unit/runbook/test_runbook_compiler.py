@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -459,3 +460,21 @@ def test_attr_filter_with_an_internal_name_is_refused_when_loading() -> None:
         "rb.yml:4:69: steps[0].args.value: '__x' starts with '_':"
         " templates may not reach for internal names or attributes"
     ]
+
+
+def test_an_interrupt_during_a_retry_delay_stops_retrying() -> None:
+    compiled = compile_text(
+        steps(f"  - {{task: '{T}:flaky', args: {{failures: 5}}, retries: 3, delay: 10}}")
+    )
+    nr = make_nornir()
+    timer = threading.Timer(0.2, compiled.interrupt)
+    timer.start()
+    started = time.monotonic()
+    results = nr.run(task=compiled.host_task)
+    (step,) = compiled.outcomes(["h1"], results)["h1"].steps
+    assert time.monotonic() - started < 5
+    assert (step.status, step.attempts, step.error) == (
+        Status.FAILED,
+        1,
+        "RuntimeError: attempt 1 failed",
+    )

@@ -42,13 +42,13 @@ def check(text: str | bytes) -> None:
             assert "\n" not in line and "Traceback" not in line
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(documents)
 def test_any_yaml_document(document: Any) -> None:
     check(yaml.safe_dump(document))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=80) | st.text(max_size=80))
 def test_any_bytes_or_text(raw: bytes | str) -> None:
     check(raw)
