@@ -1,0 +1,157 @@
+"""Print the figures table of ``bench/README.md`` from the results in ``bench/results/``.
+
+.venv/bin/python bench/report.py          # markdown table on stdout
+.venv/bin/python bench/report.py --json   # every result file in one JSON document
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import common
+
+Row = tuple[str, str, str, str]
+
+
+def _range(stats: Mapping[str, float], unit: str = " s", digits: int = 2) -> str:
+    return (
+        f"{stats['median']:.{digits}f}{unit} "
+        f"({stats['min']:.{digits}f} to {stats['max']:.{digits}f})"
+    )
+
+
+def _met(flag: object) -> str:
+    return "met" if flag else "**not met**"
+
+
+def vs_nornir(doc: Mapping[str, Any]) -> Iterator[Row]:
+    for devices, size in doc["sizes"].items():
+        yield (
+            f"acmerun vs nornir, {devices} devices, {size['workers']} workers",
+            f"acmerun {_range(size['acmerun_wall_s'])}, nornir {_range(size['nornir_wall_s'])}; "
+            f"ratio {_range(size['ratio'], '', 3)}",
+            "ratio <= 1.10",
+            _met(size["met"]),
+        )
+
+
+def vs_ansible(doc: Mapping[str, Any]) -> Iterator[Row]:
+    for devices, size in doc["sizes"].items():
+        yield (
+            f"acmerun vs ansible-playbook, {devices} devices, {size['workers_forks']} forks",
+            f"acmerun {_range(size['acmerun_wall_s'])}, ansible {_range(size['ansible_wall_s'])} "
+            f"({size['ansible_ms_per_host_task']:.0f} ms per host-task); "
+            f"acmerun {_range(size['speedup'], 'x', 0)} faster",
+            ">= 100x",
+            _met(size["met"]),
+        )
+
+
+def scale(doc: Mapping[str, Any]) -> Iterator[Row]:
+    devices = doc["devices"]
+    yield (
+        f"scale: {devices} devices, {doc['steps']} steps, lab start included",
+        f"whole run {_range(doc['whole_run_s'])}; acmerun {_range(doc['acmerun_wall_s'])}, "
+        f"{_range(doc['host_steps_per_s'], '', 0)} host-steps/s",
+        "< 30 s",
+        _met(doc["whole_run_s"]["median"] < 30),
+    )
+    yield (
+        "scale: peak RSS",
+        f"acmerun {_range(doc['acmerun_peak_rss_mib'], ' MiB', 0)}, "
+        f"lab {_range(doc['lab_peak_rss_mib'], ' MiB', 0)}",
+        "acmerun < 300 MiB",
+        _met(doc["acmerun_peak_rss_mib"]["max"] < 300),
+    )
+    yield (
+        f"lab start-up, {devices} devices (issue 2)",
+        _range(doc["lab_startup_s"]),
+        "",
+        "",
+    )
+    yield (
+        f"plain nornir get_version, {devices} devices (issue 2)",
+        _range(doc["nornir_get_version_wall_s"]),
+        "succeeds",
+        "met",
+    )
+
+
+def latency(doc: Mapping[str, Any]) -> Iterator[Row]:
+    yield (
+        f"latency {doc['latency_ms']:.0f} ms, {doc['devices']} devices, {doc['workers']} workers",
+        f"wall {_range(doc['wall_s'])} vs bound {doc['bound_s']:.2f} s: "
+        f"ratio {_range(doc['ratio'], '', 3)}; same run with no latency "
+        f"{_range(doc['no_latency_wall_s'])}",
+        "ratio <= 1.15",
+        _met(doc["met"]),
+    )
+
+
+def startup(doc: Mapping[str, Any]) -> Iterator[Row]:
+    for name, entry in doc["commands"].items():
+        yield (
+            f"start-up: `{name}`",
+            _range(entry["wall_s"], " s", 3),
+            "< 0.3 s",
+            _met(entry["met"]),
+        )
+
+
+def rolling(doc: Mapping[str, Any]) -> Iterator[Row]:
+    times = f"install {doc['install_seconds']} s + reboot {doc['reboot_seconds']} s"
+    for name, variant in doc["variants"].items():
+        if variant["ideal_s"]:
+            figure = (
+                f"wall {_range(variant['wall_s'])}; ideal {variant['ideal_s']:.2f} s "
+                f"(largest group: {variant['largest_group_upgrades']} upgrades); "
+                f"ratio {_range(variant['ratio_to_ideal'], '', 2)}"
+            )
+            if variant["workers"] < variant["groups"]:
+                figure += f", to the {variant['workers']}-worker floor " + _range(
+                    variant["ratio_to_floor"], "", 2
+                )
+            label = f"rolling upgrade, {doc['devices']} devices, {times}, {name}"
+        else:
+            figure = f"wall {_range(variant['wall_s'])} (acmerun's own cost of the upgrades)"
+            label = f"rolling upgrade, {doc['devices']} devices, {name}"
+        figure += f"; most down at once in a group: {variant['most_down_at_once_in_a_group']}"
+        yield label, figure, "report the ratio; never 2 down", ""
+
+
+WRITERS = {
+    "vs_nornir": vs_nornir,
+    "vs_ansible": vs_ansible,
+    "scale": scale,
+    "latency": latency,
+    "startup": startup,
+    "rolling": rolling,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="all results as one JSON document")
+    options = parser.parse_args()
+    documents = {}
+    for name in WRITERS:
+        path = common.RESULTS / f"{name}.json"
+        if path.exists():
+            documents[name] = json.loads(path.read_text())
+    if options.json:
+        print(json.dumps(documents, indent=2))
+        return
+    print("| benchmark | figure: median (min to max) | goal | |")
+    print("| --- | --- | --- | --- |")
+    for name, document in documents.items():
+        for row in WRITERS[name](document):
+            print("| " + " | ".join(row) + " |")
+    dates = ", ".join(f"{name} {doc['date']}" for name, doc in documents.items())
+    print(f"\nMeasured: {dates}.")
+
+
+if __name__ == "__main__":
+    main()
