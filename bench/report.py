@@ -84,7 +84,9 @@ def latency(doc: Mapping[str, Any]) -> Iterator[Row]:
     yield (
         f"latency {doc['latency_ms']:.0f} ms, {doc['devices']} devices, {doc['workers']} workers",
         f"wall {_range(doc['wall_s'])} vs bound {doc['bound_s']:.2f} s: "
-        f"ratio {_range(doc['ratio'], '', 3)}; same run with no latency "
+        f"ratio {_range(doc['ratio'], '', 3)}; run duration (report) "
+        f"{_range(doc['run_duration_s'])}, ratio {_range(doc['run_duration_ratio'], '', 3)}; "
+        f"same run with no latency "
         f"{_range(doc['no_latency_wall_s'])}",
         "ratio <= 1.15",
         _met(doc["met"]),
