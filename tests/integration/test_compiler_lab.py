@@ -79,6 +79,23 @@ def test_check_mode_reports_would_be_changes_and_changes_nothing(small_lab: Any)
     upgrade_steps = [h.steps[1] for h in outcomes.values()]
     assert all(s.status is Status.CHANGED for s in upgrade_steps)
     assert versions(small_lab) == before
+    # the post-check cannot hold on a device that was not upgraded: skipped, not failed
+    assert {h.status for h in outcomes.values()} == {Status.CHANGED}
+    post = outcomes["spine00.earth"].steps[2].steps[0]
+    assert post.status is Status.SKIPPED
+    assert post.error == (
+        "check mode: not asserted after a change that was not made: "
+        "ver.full_version == target_version"
+    )
+
+
+def test_check_mode_still_fails_asserts_that_precede_any_change(small_lab: Any) -> None:
+    text = (
+        "name: cpu\ninventory: {filter: {name: spine00.earth}}\nsteps:\n"
+        "  - task: acmeos.get_cpu_ram\n    register: res\n    assert: res.cpu < 0\n"
+    )
+    outcomes = run(compile_runbook(load_runbook_text(text, "cpu.yml")), check=True)
+    assert outcomes["spine00.earth"].status is Status.FAILED
 
 
 def test_assert_on_real_device_data_shows_the_values(small_lab: Any) -> None:
