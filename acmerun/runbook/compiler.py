@@ -151,7 +151,11 @@ class CompiledRunbook:
         run = HostRun(
             task, self.variables(task.host, task.is_dry_run()), self.extra_vars, self._stop
         )
-        ran = run.run_steps(task, self._steps)
+        try:
+            ran = run.run_steps(task, self._steps)
+        finally:
+            # end the host's sessions now: a fleet of 10,000 must not hold 10,000 sockets
+            run.close_connections()
         status = _host_status(ran)
         error = None
         stopped = next((r for r in ran if r.stop and r.outcome.error), None)

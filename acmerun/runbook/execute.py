@@ -198,7 +198,7 @@ class HostRun:
                 else:
                     done = task.run(task=cs.fn, name=step.name, **args)
         except NornirSubTaskError as error:
-            self._close_connections()
+            self.close_connections()
             if cs.fn is not None:
                 outcome.changed = error.result.changed
             if step.timeout is not None and time.monotonic() - begun >= step.timeout:
@@ -246,7 +246,8 @@ class HostRun:
             return _Failure(Status.UNREACHABLE, message)
         return _Failure(Status.FAILED, message, retry=not isinstance(cause, _FINAL))
 
-    def _close_connections(self) -> None:
+    def close_connections(self) -> None:
+        """Close the host's device sessions (a retry or the next host reconnects)."""
         # a broken connection may fail to close; the retry reconnects anyway
         with contextlib.suppress(Exception):
             self.host.close_connections()

@@ -158,3 +158,18 @@ def test_a_slow_device_fails_the_step_at_its_timeout(
     assert (step.status, step.attempts) == (Status.FAILED, 2)
     assert step.error == "step timed out after 0.5s (its timeout)"
     assert time.monotonic() - started < 5
+
+
+def test_each_host_ends_its_device_session_when_its_steps_are_done(small_lab: Any) -> None:
+    runbook = load_runbook(RUNBOOKS / "upgrade-earth.yml")
+    nr = InitNornir(
+        inventory={"plugin": "ACMEInventory", "options": {"filter_sites": ["earth"]}},
+        runner={"plugin": "threaded", "options": {"num_workers": 5}},
+        logging={"enabled": False},
+    )
+    results = nr.run(task=compile_runbook(runbook).host_task)
+    assert not results["spine00.earth"].failed
+    # no socket left open per host: a fleet of thousands stays under the open-files limit
+    assert {name: dict(h.connections) for name, h in nr.inventory.hosts.items()} == {
+        name: {} for name in nr.inventory.hosts
+    }
