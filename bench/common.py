@@ -199,9 +199,10 @@ def peak_rss_mib(pid: int) -> float:
 
 @dataclass
 class Timed:
-    """One run of a command: wall time from start to exit, its own peak RSS, its output."""
+    """One run of a command: wall time from start to exit, CPU time, peak RSS, its output."""
 
     wall: float
+    cpu: float
     peak_rss_mib: float
     returncode: int
     stdout: str
@@ -245,6 +246,7 @@ def run_timed(
         err.seek(0)
         return Timed(
             wall=wall,
+            cpu=usage.ru_utime + usage.ru_stime,
             peak_rss_mib=usage.ru_maxrss / 1024,
             returncode=process.returncode,
             stdout=out.read().decode(errors="replace"),

@@ -32,7 +32,13 @@ def vs_nornir(doc: Mapping[str, Any]) -> Iterator[Row]:
         yield (
             f"acmerun vs nornir, {devices} devices, {size['workers']} workers",
             f"acmerun {_range(size['acmerun_wall_s'])}, nornir {_range(size['nornir_wall_s'])}; "
-            f"ratio {_range(size['ratio'], '', 3)}",
+            f"ratio {_range(size['ratio'], '', 3)}"
+            + (
+                f"; CPU acmerun {_range(size['acmerun_cpu_s'])}, "
+                f"nornir {_range(size['nornir_cpu_s'])}"
+                if "acmerun_cpu_s" in size
+                else ""
+            ),
             "ratio <= 1.10",
             _met(size["met"]),
         )

@@ -68,6 +68,7 @@ def ansible_env(lab: common.Lab) -> dict[str, str]:
     return lab.env(
         ANSIBLE_HOME=str(home),
         ANSIBLE_LOCAL_TEMP=str(home / "tmp"),
+        ANSIBLE_REMOTE_TEMP=str(home / "remote-tmp"),
         ANSIBLE_RETRY_FILES_ENABLED="false",
         ANSIBLE_NOCOWS="1",
         ANSIBLE_HOST_KEY_CHECKING="false",

@@ -32,6 +32,7 @@ def measure(devices: int, runs: int, workers: int) -> dict[str, object]:
     nornir = [common.PYTHON, str(common.BENCH / "nornir_script.py"), "--workers", str(workers)]
     walls: dict[str, list[float]] = {"acmerun": [], "nornir": []}
     rss: dict[str, list[float]] = {"acmerun": [], "nornir": []}
+    cpu: dict[str, list[float]] = {"acmerun": [], "nornir": []}
     ratios: list[float] = []
     with common.Lab(sites, leaves) as lab:
         env = lab.env()
@@ -48,6 +49,7 @@ def measure(devices: int, runs: int, workers: int) -> dict[str, object]:
                 this[name] = run.wall
                 walls[name].append(run.wall)
                 rss[name].append(run.peak_rss_mib)
+                cpu[name].append(run.cpu)
             ratios.append(this["acmerun"] / this["nornir"])
             common.say(
                 f"  round {round_ + 1}: acmerun {this['acmerun']:.2f} s, "
@@ -61,16 +63,20 @@ def measure(devices: int, runs: int, workers: int) -> dict[str, object]:
         "runs": runs,
         "acmerun_wall_s": common.summary(walls["acmerun"]),
         "nornir_wall_s": common.summary(walls["nornir"]),
+        "acmerun_cpu_s": common.summary(cpu["acmerun"]),
+        "nornir_cpu_s": common.summary(cpu["nornir"]),
         "acmerun_peak_rss_mib": common.summary(rss["acmerun"]),
         "nornir_peak_rss_mib": common.summary(rss["nornir"]),
         "ratio": ratio,
         "goal": f"ratio <= {GOAL}",
         "met": ratio["median"] <= GOAL,
-        "raw": {"acmerun": walls["acmerun"], "nornir": walls["nornir"], "ratios": ratios},
+        "raw": {"wall": walls, "cpu": cpu, "ratios": ratios},
     }
     common.say(
         f"{devices} devices, {workers} workers: acmerun {common.fmt(figures['acmerun_wall_s'])}, "
-        f"nornir {common.fmt(figures['nornir_wall_s'])}, ratio {common.fmt(ratio, '', 3)} "
+        f"nornir {common.fmt(figures['nornir_wall_s'])}, ratio {common.fmt(ratio, '', 3)}; "
+        f"CPU acmerun {common.fmt(figures['acmerun_cpu_s'])}, "
+        f"nornir {common.fmt(figures['nornir_cpu_s'])} "
         f"(goal <= {GOAL}: {'met' if figures['met'] else 'NOT met'})"
     )
     return figures
