@@ -1,7 +1,9 @@
 """nornir inventory plugin ``ACMEInventory``: the fleet as the ACME inventory service sees it.
 
 Where the service is: the ``url`` option, else ``$ACME_INVENTORY_URL``, else the
-embedded lab (``acmerun.plugins.inventory.embedded``), started in-process. Every
+embedded lab (``acmerun.plugins.inventory.embedded``), started in-process. Several
+services (each serving its own sites) are one inventory: ``url`` may be a list, and
+either may separate URLs with commas; a host listed by two of them is an error. Every
 site becomes a group named after it; every host gets its hostname, port and
 platform from the service and the data ``site``, ``dev_type`` and ``rack``.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -52,11 +54,11 @@ class ACMEInventory:
         self,
         filter_sites: Iterable[str] | str | None = None,
         filter_dev_types: Iterable[str] | str | None = None,
-        url: str | None = None,
+        url: str | Sequence[str] | None = None,
     ) -> None:
         self.filter_sites = _names("filter_sites", filter_sites)
         self.filter_dev_types = _names("filter_dev_types", filter_dev_types)
-        self.url = url
+        self.url = url if url is None or isinstance(url, str) else ",".join(url)
 
     def load(self) -> Inventory:
         """The selected hosts, one group per site; ``InventoryError`` if the service fails."""
@@ -68,7 +70,8 @@ class ACMEInventory:
                 raise InventoryError(f"cannot start the embedded lab: {exc}") from exc
         else:
             base = self.url or os.environ[defaults.INVENTORY_URL_ENV]
-        records = self._fetch(base)
+        bases = [u.strip() for u in base.split(",") if u.strip()]
+        records = [record for each in bases for record in self._fetch(each)]
 
         inventory_defaults = Defaults()
         if embedded and not (
