@@ -295,6 +295,19 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     metavar="SECONDS",
     help="Wait up to SECONDS for another run of this runbook to end [default: exit 7 at once].",
 )
+@click.option(
+    "--cluster",
+    metavar="ADDRESS",
+    help="Run on a Dask cluster: a scheduler (tcp://HOST:8786), or local:N for N local worker "
+    "processes (needs acmerun[distributed]).",
+)
+@click.option(
+    "--shard-by",
+    default="site",
+    show_default=True,
+    metavar="KEY",
+    help="With --cluster: the host-data key that splits the hosts into shards.",
+)
 def run_command(
     runbook: Path,
     check: bool,
@@ -314,6 +327,8 @@ def run_command(
     config_file: Path | None,
     no_color: bool,
     wait_lock: float,
+    cluster: str | None,
+    shard_by: str,
 ) -> int:
     """Run RUNBOOK against its inventory (`acmerun RUNBOOK` is the same).
 
@@ -329,6 +344,11 @@ def run_command(
         raise BadOptions("--detailed-exitcode only has a meaning with --check")
     if list_hosts and list_steps:
         raise BadOptions("--list-hosts and --list-steps cannot be used together")
+    if cluster is not None:
+        from acmerun.distributed import parse_cluster, require_distributed
+
+        parse_cluster(cluster)
+        require_distributed()
     options = RunOptions(
         runbook=runbook,
         check=check,
@@ -348,6 +368,8 @@ def run_command(
         log_file=log_file,
         config=load_config(config_file),
         wait_lock=wait_lock,
+        cluster=cluster,
+        shard_by=shard_by,
     )
     result = execute(options)
     if result.abandoned:

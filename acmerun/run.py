@@ -75,6 +75,10 @@ class RunOptions:
     wait_lock: float = 0.0
     #: show live progress; None: when stdout is a terminal and not --quiet
     progress: bool | None = None
+    #: run on this Dask cluster (``local:N`` or a scheduler address); see acmerun.distributed
+    cluster: str | None = None
+    #: the host-data key that splits the hosts into shards on a cluster
+    shard_by: str = "site"
 
 
 @dataclass
@@ -157,10 +161,15 @@ def _run(
     started = datetime.now(timezone.utc)
     try:
         nr, selected = _nornir(runbook, compiled, options, stop)
-        aggregated = _run_in_thread(nr, compiled, runbook, options, stop, out)
+        if options.cluster is not None:
+            from acmerun.distributed.driver import run_on_cluster
+
+            hosts = run_on_cluster(nr, selected, runbook, compiled, options, stop, out)
+        else:
+            aggregated = _run_in_thread(nr, compiled, runbook, options, stop, out)
+            hosts = compiled.outcomes(selected, aggregated)
     finally:
         _stop_embedded_lab()
-    hosts = compiled.outcomes(selected, aggregated)
     outcome = RunOutcome(
         runbook=str(options.runbook),
         name=runbook.name,
