@@ -23,14 +23,16 @@ from acmerun.acmeos.errors import (
     AuthenticationError,
     ConnectionFailure,
     InvalidVersion,
+    RebootTimeout,
 )
 from acmerun.outcome import Status, StepOutcome
 from acmerun.report.redact import Redactor
 from acmerun.runbook.model import Step
 from acmerun.runbook.templating import Expression, Renderer
 
-#: errors a retry cannot fix
-_FINAL = (AuthenticationError, InvalidVersion)
+#: errors a retry cannot fix (a reboot wait has its own timeout: a retry would find the device
+#: still down and report it unreachable, hiding that it never came back)
+_FINAL = (AuthenticationError, InvalidVersion, RebootTimeout)
 _ORDER = (Status.UNREACHABLE, Status.FAILED, Status.CHANGED)
 
 
