@@ -71,3 +71,22 @@ def lab_subprocess_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(extra)
     return env
+
+
+@pytest.fixture
+def secret_scan(_isolated_environment: None, tmp_path: Path) -> Iterator[Any]:
+    """Fails the test if a password shows in a process's output or any file the test left.
+
+    Scans what ``tests.processes`` helpers recorded, then every file under the
+    test's folder and the state dir (reports, logs, JUnit, crash logs, locks).
+    """
+    from tests.processes import WRONG_PASSWORD, SecretScan, set_scan
+
+    roots = [tmp_path, Path(os.environ["ACMERUN_STATE_DIR"])]
+    scan = SecretScan([LAB_PASSWORD, WRONG_PASSWORD], roots)
+    set_scan(scan)
+    try:
+        yield scan
+    finally:
+        set_scan(None)
+    scan.verify()

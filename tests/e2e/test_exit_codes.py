@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,37 +13,20 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-DATA = REPO / "tests" / "data"
-LAB_USERNAME = "netops"
-LAB_PASSWORD = "s3cr3t-Lab-Pa55"
+from tests import processes
+
+DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 EARTH_HOSTS = 106
 
 
 def environment(lab: Any | None, **extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    if lab is not None:
-        env.update(
-            ACME_INVENTORY_URL=lab.url,
-            ACMEOS_USERNAME=LAB_USERNAME,
-            ACMEOS_PASSWORD=LAB_PASSWORD,
-        )
-    env.update(extra)
-    return env
+    return processes.environment(None if lab is None else lab.url, **extra)
 
 
 def acmerun(
     *args: str, lab: Any | None, cwd: Path, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "acmerun", *args],
-        env=environment(lab),
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return processes.run_acmerun(*args, env=environment(lab), cwd=cwd, timeout=timeout)
 
 
 def read_report(path: Path) -> dict[str, Any]:
@@ -109,12 +90,10 @@ def test_5_bad_options_and_unreachable_inventory(tmp_path: Path) -> None:
     run = acmerun(str(DATA / "audit.yml"), "--workers", "-3", lab=None, cwd=tmp_path)
     assert run.returncode == 5
     assert run.stderr.startswith("acmerun: error: Invalid value for '-w' / '--workers'")
-    run = subprocess.run(
-        [sys.executable, "-m", "acmerun", str(DATA / "audit.yml")],
+    run = processes.run_acmerun(
+        str(DATA / "audit.yml"),
         env=environment(None, ACME_INVENTORY_URL="http://127.0.0.1:9"),
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=60,
     )
     assert run.returncode == 5, run.stderr
@@ -156,17 +135,9 @@ def test_7_second_run_of_a_runbook_is_locked_out(
     make_lab: Callable[..., Any], tmp_path: Path
 ) -> None:
     lab = make_lab(sites=["earth"], install_seconds=0.5, reboot_seconds=0.5)
-    first = subprocess.Popen(
-        [sys.executable, "-m", "acmerun", str(DATA / "upgrade.yml")],
-        env=environment(lab),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    first = processes.start_acmerun(str(DATA / "upgrade.yml"), env=environment(lab), cwd=tmp_path)
     try:
-        assert first.stdout is not None
-        first.stdout.readline()  # the target line: the lock is held
+        first.readline()  # the target line: the lock is held
         second = acmerun(str(DATA / "upgrade.yml"), lab=lab, cwd=tmp_path)
         assert second.returncode == 7
         assert second.stderr == (
@@ -180,32 +151,22 @@ def test_7_second_run_of_a_runbook_is_locked_out(
         assert waited.returncode == 0, waited.stderr
     finally:
         first.kill()
-        first.wait()
 
 
 def test_99_sigint_mid_run_stops_and_reports_every_host(
     make_lab: Callable[..., Any], tmp_path: Path
 ) -> None:
     lab = make_lab(sites=["earth"], install_seconds=0.5, reboot_seconds=1.0)
-    run = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "acmerun",
-            str(DATA / "upgrade.yml"),
-            "--report",
-            "r.json",
-            "--junit",
-            "r.xml",
-        ],
+    run = processes.start_acmerun(
+        str(DATA / "upgrade.yml"),
+        "--report",
+        "r.json",
+        "--junit",
+        "r.xml",
         env=environment(lab),
         cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
     )
-    assert run.stdout is not None
-    run.stdout.readline()
+    run.readline()
     deadline = time.monotonic() + 30
     while not any(d for d in lab.downtime().values()) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -232,16 +193,10 @@ def test_99_a_second_signal_stops_waiting_for_hosts_in_flight(
     make_lab: Callable[..., Any], tmp_path: Path
 ) -> None:
     lab = make_lab(sites=["earth"], install_seconds=5.0, reboot_seconds=1.0)
-    run = subprocess.Popen(
-        [sys.executable, "-m", "acmerun", str(DATA / "upgrade.yml"), "--report", "r.json"],
-        env=environment(lab),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    run = processes.start_acmerun(
+        str(DATA / "upgrade.yml"), "--report", "r.json", env=environment(lab), cwd=tmp_path
     )
-    assert run.stdout is not None
-    run.stdout.readline()
+    run.readline()
     time.sleep(1.5)  # hosts are now in a 5 s install
     run.send_signal(signal.SIGTERM)
     time.sleep(0.3)
@@ -260,13 +215,8 @@ def test_99_sigterm_while_waiting_for_the_lock(lab: Any, tmp_path: Path) -> None
     from acmerun.lock import RunbookLock
 
     with RunbookLock(DATA / "audit.yml"):
-        run = subprocess.Popen(
-            [sys.executable, "-m", "acmerun", str(DATA / "audit.yml"), "--wait-lock", "60"],
-            env=environment(lab),
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        run = processes.start_acmerun(
+            str(DATA / "audit.yml"), "--wait-lock", "60", env=environment(lab), cwd=tmp_path
         )
         time.sleep(1.0)
         run.send_signal(signal.SIGTERM)

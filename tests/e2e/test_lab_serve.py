@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import LAB_PASSWORD, LAB_USERNAME, lab_subprocess_env
+from tests.processes import record
 
 READY = re.compile(r"inventory: (http://127\.0\.0\.1:\d+)\n\Z")
 
@@ -42,6 +43,7 @@ class LabProcess:
         reader.start()
         reader.join(timeout)
         assert lines, "the lab printed no ready line"
+        record("stdout of the lab", lines[0])
         match = READY.match(lines[0])
         assert match, f"unexpected ready line {lines[0]!r}"
         self.url = match.group(1)
@@ -50,6 +52,8 @@ class LabProcess:
     def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str, str]:
         self.proc.send_signal(sig)
         out, err = self.proc.communicate(timeout=15)
+        record("stdout of the lab", out)
+        record("stderr of the lab", err)
         return self.proc.returncode, out, err
 
     def hosts(self) -> list[dict[str, Any]]:
@@ -65,7 +69,9 @@ def processes() -> Iterator[list[LabProcess]]:
     for lab in started:
         if lab.proc.poll() is None:
             lab.proc.kill()
-            lab.proc.communicate()
+            out, err = lab.proc.communicate()
+            record("stdout of the lab", out)
+            record("stderr of the lab", err)
 
 
 def serve(processes: list[LabProcess], *options: str) -> LabProcess:

@@ -17,37 +17,26 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-DATA = REPO / "tests" / "data"
-LAB_USERNAME = "netops"
-LAB_PASSWORD = "s3cr3t-Lab-Pa55"
+from tests import processes
+
+DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
+LAB_USERNAME = processes.LAB_USERNAME
+LAB_PASSWORD = processes.LAB_PASSWORD
 EARTH_HOSTS = 106
 
 
 def environment(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env.update(extra)
-    return env
+    return processes.environment(**extra)
 
 
 def lab_environment(lab_url: str) -> dict[str, str]:
-    return environment(
-        ACME_INVENTORY_URL=lab_url, ACMEOS_USERNAME=LAB_USERNAME, ACMEOS_PASSWORD=LAB_PASSWORD
-    )
+    return processes.environment(lab_url)
 
 
 def acmerun(
     *args: str, env: dict[str, str], cwd: Path, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "acmerun", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return processes.run_acmerun(*args, env=env, cwd=cwd, timeout=timeout)
 
 
 def assert_no_secret(run: subprocess.CompletedProcess[str], *files: Path) -> None:
@@ -60,42 +49,15 @@ def assert_no_secret(run: subprocess.CompletedProcess[str], *files: Path) -> Non
 @pytest.fixture
 def lab_process(tmp_path: Path) -> Iterator[Callable[..., str]]:
     """Start ``acmerun lab serve`` processes; returns their inventory URL."""
-    started: list[subprocess.Popen[str]] = []
+    started: list[processes.Process] = []
 
     def start(*options: str) -> str:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "acmerun",
-                "lab",
-                "serve",
-                "--port",
-                "0",
-                "--site",
-                "earth",
-                "--username",
-                LAB_USERNAME,
-                "--password",
-                LAB_PASSWORD,
-                *options,
-            ],
-            env=environment(),
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        started.append(process)
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.startswith("inventory: http://127.0.0.1:"), process.stderr.read()
-        return line.split(" ", 1)[1].strip()
+        lab = processes.start_lab(*options, cwd=tmp_path, leaves=100)
+        started.append(lab)
+        return lab.url
 
     yield start
-    for process in started:
-        process.terminate()
-        process.communicate(timeout=30)
+    processes.stop(started)
 
 
 def test_dead_edge_exits_3_with_every_host_in_both_reports(
@@ -252,6 +214,9 @@ def run_on_a_terminal(args: list[str], env: dict[str, str], cwd: Path) -> tuple[
             break
         output += chunk
     os.close(leader)
+    assert process.stderr is not None
+    processes.record(f"terminal output of acmerun {' '.join(args)}", output)
+    processes.record(f"stderr of acmerun {' '.join(args)}", process.stderr.read())
     return process.wait(timeout=120), output
 
 
