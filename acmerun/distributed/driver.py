@@ -23,9 +23,11 @@ What holds under faults:
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import queue
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -217,20 +219,30 @@ class _ClusterRun:
         advertised = _advertised(self.client)
         from acmerun.distributed.worker import run_shard
 
+        waiting = list(zip(self.shards, self.specs, strict=True))
         pending: dict[Any, tuple[Shard, ShardSpec]] = {}
-        for number, (shard, spec) in enumerate(zip(self.shards, self.specs, strict=True)):
-            future = self.client.submit(
-                run_shard,
-                spec,
-                key=f"acmerun-shard-{run_id}-{number}",
-                resources=shard.resources(advertised) or None,
-                priority=len(shard.hosts),
-                pure=False,
-            )
-            pending[future] = (shard, spec)
+        capacity = _Capacity(self.client)
+        numbers = itertools.count()
+
+        def submit() -> None:
+            while waiting and self.halted is None and len(pending) < capacity.threads():
+                shard, spec = waiting.pop(0)
+                future = self.client.submit(
+                    run_shard,
+                    spec,
+                    key=f"acmerun-shard-{run_id}-{next(numbers)}",
+                    resources=shard.resources(advertised) or None,
+                    priority=len(shard.hosts),
+                    pure=False,
+                )
+                pending[future] = (shard, spec)
+
         try:
+            submit()
             while pending and not self.stop.abandon:
                 self._drain()
+                for future in [f for f in pending if f.done()]:
+                    self._finished(future, *pending.pop(future))
                 if self.halted is None and self.signal_stop.requested:
                     self._halt(pending, "interrupt", Status.INTERRUPTED, INTERRUPTED_REASON)
                 if self.halted is None and self._over_limit():
@@ -239,8 +251,14 @@ class _ClusterRun:
                         f"({self.failed} of {self.total} hosts failed)"
                     )
                     self._halt(pending, "max_fail", Status.SKIPPED, reason)
-                for future in [f for f in pending if f.done()]:
-                    self._finished(future, *pending.pop(future))
+                submit()
+            for shard, _ in waiting:
+                self.fate[shard.name] = (
+                    (Status.SKIPPED, self.halted["reason"])
+                    if self.halted is not None and self.halted["cause"] == "max_fail"
+                    else (Status.INTERRUPTED, INTERRUPTED_REASON)
+                )
+                self.say(f"shard {shard.name}: {len(shard.hosts)} hosts not started")
             self._drain(wait=False)
         finally:
             with suppress(Exception):
@@ -337,13 +355,40 @@ class _ClusterRun:
         return found
 
 
-def _advertised(client: Any) -> set[str]:
-    """The resources some worker of the cluster offers (``dask worker --resources``)."""
+class _Capacity:
+    """Shards the cluster runs at once (its worker threads), read again every few seconds.
+
+    Shards are submitted no faster than that, so a shard not yet started is still in
+    the driver's hands when max_fail_percentage is crossed or a signal comes.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.read_at = 0.0
+        self.count = 1
+
+    def threads(self) -> int:
+        now = time.monotonic()
+        if now - self.read_at > 2.0:
+            self.read_at = now
+            with suppress(Exception):
+                workers = _workers(self.client).values()
+                self.count = max(1, sum(int(w.get("nthreads") or 1) for w in workers))
+        return self.count
+
+
+def _workers(client: Any) -> dict[str, Any]:
     try:
         info = client.scheduler_info(n_workers=-1)
     except TypeError:
         info = client.scheduler_info()
-    return {r for w in info.get("workers", {}).values() for r in (w.get("resources") or {})}
+    workers: dict[str, Any] = info.get("workers", {})
+    return workers
+
+
+def _advertised(client: Any) -> set[str]:
+    """The resources some worker of the cluster offers (``dask worker --resources``)."""
+    return {r for w in _workers(client).values() for r in (w.get("resources") or {})}
 
 
 def host_outcome(name: str, data: Mapping[str, Any]) -> HostOutcome:

@@ -17,6 +17,7 @@ another worker when the first one dies.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -34,11 +35,13 @@ if TYPE_CHECKING:
 
     from acmerun.runbook.compiler import CompiledRunbook
 
+logger = logging.getLogger(__name__)
+
 #: how often a running shard sends finished hosts and reads the stop variable
 STREAM_SECONDS = 0.5
 #: the plugin a worker must never let start an embedded lab
 _ACME_INVENTORY = "ACMEInventory"
-_MAX_FAIL_TEXT = re.compile(r"\((\d+) of \d+ hosts failed\)")
+_MAX_FAIL_TEXT = re.compile(r"max_fail_percentage \S+% exceeded \((\d+) of \d+ hosts failed\)")
 
 
 class Secret:
@@ -191,6 +194,8 @@ class _Stop:
         self.reason = INTERRUPTED_REASON
         self.runner: Any = None
         self.compiled: CompiledRunbook | None = None
+        #: the runbook's max_fail_percentage (a shard's runner gets it scaled to the shard)
+        self.limit = 0.0
 
     def check(self) -> None:
         if self.cause is not None:
@@ -210,6 +215,7 @@ class _Stop:
     def attach(self, runner: Any, compiled: CompiledRunbook) -> None:
         """The shard's runner and runbook, stopped at once if the run already is."""
         self.runner, self.compiled = runner, compiled
+        self.limit = compiled.runbook.strategy.max_fail_percentage or 0.0
         self._apply()
 
     def _apply(self) -> None:
@@ -234,7 +240,8 @@ class _Stop:
         ):
             host.update(status=Status.SKIPPED.value, error=self.reason)
         elif host["status"] == "skipped" and error.startswith("not started: max_fail_percentage"):
-            host["error"] = _MAX_FAIL_TEXT.sub(rf"(\1 of {self.total_hosts} hosts failed)", error)
+            whole = f"{self.limit:g}% exceeded (\\1 of {self.total_hosts} hosts failed)"
+            host["error"] = _MAX_FAIL_TEXT.sub(f"max_fail_percentage {whole}", error)
         return host
 
 
@@ -282,7 +289,11 @@ class _Stream:
 
 def _watch(stream: _Stream, stop: _Stop, send: Any) -> None:
     while not stream.done.wait(STREAM_SECONDS):
-        stop.check()
-        batch = stream.take()
-        if batch:
-            send({"kind": "hosts", "hosts": batch})
+        try:
+            stop.check()
+            batch = stream.take()
+            if batch:
+                send({"kind": "hosts", "hosts": batch})
+        except Exception:  # the worker is closing: the task's own result still says it all
+            logger.debug("shard watcher", exc_info=True)
+            return
