@@ -27,6 +27,45 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
 
+#: how deep mappings and lists may nest: far past any runbook, far below Python's stack
+MAX_DEPTH = 64
+#: how many values a document may hold once its aliases (``*name``) are expanded
+MAX_VALUES = 250_000
+
+
+class _TooBig(Exception):
+    """The document nests too deep or expands too far: reading on would exhaust the stack."""
+
+    def __init__(self, mark: yaml.Mark, message: str) -> None:
+        super().__init__(message)
+        self.problem = Problem(mark.line + 1, mark.column + 1, None, message)
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing to nest deeper than ``MAX_DEPTH`` (its composer recurses)."""
+
+    _depth = 0
+
+    def _enter(self) -> None:
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise _TooBig(mark, f"mappings and lists nest more than {MAX_DEPTH} levels deep")
+
+    def compose_sequence_node(self, anchor: Any) -> yaml.SequenceNode:
+        self._enter()
+        try:
+            return super().compose_sequence_node(anchor)
+        finally:
+            self._depth -= 1
+
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
+        self._enter()
+        try:
+            return super().compose_mapping_node(anchor)
+        finally:
+            self._depth -= 1
+
 
 def format_path(path: Path) -> str:
     """``steps[1].args.version`` for ``("steps", 1, "args", "version")``; ``<root>`` for ()."""
@@ -81,6 +120,10 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
+
+
 def _short_tag(tag: str) -> str:
     return "!!" + tag[len("tag:yaml.org,2002:") :] if tag.startswith("tag:yaml.org,2002:") else tag
 
@@ -92,6 +135,9 @@ class _Builder:
         self.source = Source(data=None)
         self.problems: list[Problem] = []
         self._scalars = yaml.SafeLoader("")
+        #: nodes being built (an alias inside its own anchor would recurse forever)
+        self._open: set[int] = set()
+        self._count = 0
 
     def problem(self, node: yaml.Node, path: Path, message: str) -> None:
         line, col = _mark(node)
@@ -99,20 +145,47 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: Path) -> Any:
         self.source.values.setdefault(path, _mark(node))
-        if isinstance(node, yaml.MappingNode):
-            if node.tag != _MAP:
-                return self.bad_tag(node, path)
-            return self.mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            if node.tag != _SEQ:
-                return self.bad_tag(node, path)
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        self._count += 1
+        if self._count > MAX_VALUES:
+            message = f"the document holds more than {MAX_VALUES} values once its aliases expand"
+            raise _TooBig(node.start_mark, message)
+        if len(path) > MAX_DEPTH:
+            raise _TooBig(node.start_mark, f"values nest more than {MAX_DEPTH} levels deep")
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            if id(node) in self._open:
+                self.problem(node, path, "an alias (*name) inside the value it refers to")
+                return None
+            self._open.add(id(node))
+            try:
+                return self.collection(node, path)
+            finally:
+                self._open.discard(id(node))
         assert isinstance(node, yaml.ScalarNode)
         if node.tag == _TIMESTAMP:
             return node.value
         if node.tag not in _PLAIN_SCALARS:
             return self.bad_tag(node, path)
-        return self._scalars.construct_object(node)
+        return self.scalar(node, path)
+
+    def scalar(self, node: yaml.ScalarNode, path: Path, *, key: bool = False) -> Any:
+        """The scalar's value; an explicit tag it does not fit (``!!int abc``) is a problem."""
+        try:
+            return self._scalars.construct_object(node)
+        except (ValueError, KeyError, TypeError, yaml.YAMLError):
+            if not key:
+                self.source.refused.add(path)
+            tag = _short_tag(node.tag)
+            self.problem(node, path, f"{_short(node.value)} is not a valid {tag} value")
+            return None
+
+    def collection(self, node: yaml.MappingNode | yaml.SequenceNode, path: Path) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != _MAP:
+                return self.bad_tag(node, path)
+            return self.mapping(node, path)
+        if node.tag != _SEQ:
+            return self.bad_tag(node, path)
+        return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
 
     def bad_tag(self, node: yaml.Node, path: Path) -> None:
         self.source.refused.add(path)
@@ -137,7 +210,9 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _PLAIN_SCALARS:
                 self.problem(key_node, path, "a key must be a plain string")
                 continue
-            key = self._scalars.construct_object(key_node)
+            key = self.scalar(key_node, path, key=True)
+            if key is None and key_node.tag != "tag:yaml.org,2002:null":
+                continue
             if not isinstance(key, str):
                 self.problem(
                     key_node, path, f"key {key!r} is not a string: quote it ('{key_node.value}')"
@@ -192,7 +267,9 @@ def parse(raw: str | bytes) -> tuple[Source | None, list[Problem]]:
     if text is None:
         return None, problems
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Loader)
+    except _TooBig as error:
+        return None, [error.problem]
     except yaml.MarkedYAMLError as error:
         return None, [_syntax_problem(error)]
     except yaml.reader.ReaderError as error:
@@ -208,5 +285,8 @@ def parse(raw: str | bytes) -> tuple[Source | None, list[Problem]]:
             Problem(1, 1, "<root>", "the file is empty: a runbook needs 'name' and 'steps'")
         ]
     builder = _Builder()
-    builder.source.data = builder.build(node, ())
+    try:
+        builder.source.data = builder.build(node, ())
+    except _TooBig as error:
+        return None, [error.problem]
     return builder.source, builder.problems
