@@ -46,6 +46,21 @@ def is_template(text: str) -> bool:
     return "{{" in text or "{%" in text or "{#" in text
 
 
+#: how deep a template's expressions may nest (Jinja2 parses and compiles them recursively)
+MAX_NESTING = 50
+_TOO_DEEP = f"nests more than {MAX_NESTING} levels deep: split it into simpler parts"
+
+
+def _too_deep(tree: nodes.Node) -> bool:
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            return True
+        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
+    return False
+
+
 def _private(tree: nodes.Node) -> Iterator[str]:
     for node in (tree, *tree.find_all((nodes.Name, nodes.Getattr, nodes.Getitem, nodes.Filter))):
         if isinstance(node, nodes.Name) and node.name.startswith("_"):
@@ -97,6 +112,10 @@ def template_problems(source: str) -> list[str]:
         tree = _ENV.parse(source)
     except TemplateSyntaxError as error:
         return [_syntax(error, source)]
+    except RecursionError:
+        return [f"the template {_TOO_DEEP}"]
+    if _too_deep(tree):
+        return [f"the template {_TOO_DEEP}"]
     return _private_problems(tree)
 
 
@@ -109,6 +128,10 @@ def expression_problems(source: str) -> list[str]:
         tree = _parse_expression(source)
     except TemplateSyntaxError as error:
         return [_syntax(error, source, "expression")]
+    except RecursionError:
+        return [f"the expression {_TOO_DEEP}"]
+    if _too_deep(tree):
+        return [f"the expression {_TOO_DEEP}"]
     return _private_problems(tree)
 
 
