@@ -1,16 +1,28 @@
-"""Whatever a file holds, loading it gives a runbook or error lines: never a traceback."""
+"""Whatever a file holds, loading it gives a runbook or error lines: never a traceback.
+
+Hypothesis runs derandomized (the same cases on every CI run): random YAML, random
+bytes, and mutations of the shipped runbooks (wrong types, missing and unknown keys,
+broken or sandbox-escaping templates, deep nesting, YAML tags, non-UTF-8 bytes, cut
+files, huge files). Bad ``-e`` values and ``--limit`` patterns are fuzzed the same way.
+"""
 
 from __future__ import annotations
 
+import copy
 import re
+from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from acmerun.errors import RunbookInvalid
+from acmerun.errors import BadOptions, RunbookInvalid
+from acmerun.extra_vars import parse_extra_vars
+from acmerun.limit import select
 from acmerun.runbook import load_runbook_text
+from acmerun.runbook.compiler import compile_runbook
 
 WORDS = [
     "name", "steps", "task", "args", "when", "register", "assert", "retries", "delay",
@@ -32,29 +44,202 @@ documents = st.recursive(
 )
 
 
-def check(text: str | bytes) -> None:
+def check(text: str | bytes) -> bool:
+    """The property: a runbook that compiles, or located error lines. True when valid."""
     try:
-        load_runbook_text(text, "f.yml")
+        runbook = load_runbook_text(text, "f.yml")
     except RunbookInvalid as invalid:
         assert invalid.errors
         for line in invalid.errors:
             assert LINE.match(line), line
             assert "\n" not in line and "Traceback" not in line
+        return False
+    compile_runbook(runbook, extra_vars={}, tags=(), skip_tags=())
+    return True
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
 @given(documents)
 def test_any_yaml_document(document: Any) -> None:
     check(yaml.safe_dump(document))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
 @given(st.binary(max_size=80) | st.text(max_size=80))
 def test_any_bytes_or_text(raw: bytes | str) -> None:
     check(raw)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
 @given(st.lists(st.dictionaries(st.sampled_from(WORDS), scalars, max_size=6), max_size=4))
 def test_any_list_of_steps(steps: list[dict[str, Any]]) -> None:
     check(yaml.safe_dump({"name": "fuzz", "steps": steps}))
+
+
+REPO = Path(__file__).resolve().parents[3]
+SHIPPED = sorted(
+    [
+        *(REPO / "runbooks").glob("*.yml"),
+        REPO / "tests/data/audit.yml",
+        REPO / "tests/data/upgrade.yml",
+    ]
+)
+SHIPPED_DATA = [yaml.safe_load(p.read_text()) for p in SHIPPED]
+
+#: values of the wrong type, broken templates, and templates that reach for Python internals
+BAD_VALUES = [
+    5, -1, 0.5, True, None, [], {}, ["x"], {"x": 1}, "", "x" * 300,
+    "{{ x", "{% if %}", "{{ x }", "{# x", "{{ ''.__class__.__mro__ }}",
+    "{{ cycler.__init__.__globals__ }}", "{{ lipsum.__globals__['os'] }}",
+    "{{ self.__init__ }}", "{{ range.__class__ }}", "{{ x|attr('__class__') }}",
+    "{{ x['__class__'] }}", "res.cpu <", "{{ res.cpu < 80 }}", "__import__('os')",
+    "not " * 80 + "x", "(" * 80 + "1" + ")" * 80, "acmeos.nope", "os:system", "a.b:c",
+    "6.0", "5.4.1", "10%", "200%", "-3",
+]  # fmt: skip
+KEYS = ["name", "steps", "task", "args", "when", "register", "assert", "retries", "delay",
+        "timeout", "strategy", "rolling", "group_by", "max_down", "on_failure", "serial",
+        "inventory", "filter", "vars", "tags", "whn", "taks", "__class__"]  # fmt: skip
+TAGS = ["!!int", "!!float", "!!bool", "!!null", "!!python/object:os.system",
+        "!!python/object/apply:os.system", "!!python/name:os.system",
+        "!!binary", "!!set", "!!omap", "!custom", "!!timestamp", "!!str", "!!int"]  # fmt: skip
+
+
+def _paths(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path]
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found.extend(_paths(value, (*path, key)))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            found.extend(_paths(value, (*path, i)))
+    return found
+
+
+def _parent(data: Any, path: tuple[Any, ...]) -> Any:
+    for part in path[:-1]:
+        data = data[part]
+    return data
+
+
+def _nest(value: Any, depth: int) -> Any:
+    for i in range(depth):
+        value = [value] if i % 2 else {"steps": value}
+    return value
+
+
+@st.composite
+def mutated_runbooks(draw: st.DrawFn) -> str:
+    """A shipped runbook with one to four of its values replaced, removed or added."""
+    data = copy.deepcopy(draw(st.sampled_from(SHIPPED_DATA)))
+    for _ in range(draw(st.integers(1, 4))):
+        path = draw(st.sampled_from(_paths(data)[1:]))
+        parent = _parent(data, path)
+        action = draw(st.sampled_from(["set", "set", "delete", "unknown", "nest"]))
+        if action == "set":
+            parent[path[-1]] = copy.deepcopy(draw(st.sampled_from(BAD_VALUES) | scalars))
+        elif action == "delete":
+            del parent[path[-1]]
+        elif action == "unknown" and isinstance(parent, dict):
+            parent[draw(st.sampled_from(KEYS))] = copy.deepcopy(draw(st.sampled_from(BAD_VALUES)))
+        elif action == "nest":
+            parent[path[-1]] = _nest(parent[path[-1]], draw(st.integers(2, 80)))
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+@st.composite
+def damaged_texts(draw: st.DrawFn) -> bytes:
+    """A shipped runbook's bytes with a YAML tag, a bad byte, a cut or a repeat put in."""
+    raw = draw(st.sampled_from(SHIPPED)).read_bytes()
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, len(raw)))
+        action = draw(st.sampled_from(["tag", "byte", "cut", "repeat", "anchor"]))
+        if action == "tag":
+            colon = raw.find(b": ", at)
+            if colon >= 0:
+                tag = draw(st.sampled_from(TAGS)).encode()
+                raw = raw[: colon + 2] + tag + b" " + raw[colon + 2 :]
+        elif action == "byte":
+            raw = raw[:at] + bytes([draw(st.integers(0x80, 0xFF))]) + raw[at:]
+        elif action == "cut":
+            raw = raw[:at]
+        elif action == "repeat":
+            raw = raw[:at] + raw[at : at + draw(st.integers(1, 200))] * 2 + raw[at:]
+        else:
+            raw = raw[:at] + draw(st.sampled_from([b"&a ", b"*a ", b"<<: *a\n", b"? "])) + raw[at:]
+    return raw
+
+
+@settings(max_examples=900, deadline=None, derandomize=True, database=None)
+@given(mutated_runbooks())
+def test_mutated_shipped_runbooks(text: str) -> None:
+    check(text)
+
+
+@settings(max_examples=500, deadline=None, derandomize=True, database=None)
+@given(damaged_texts())
+def test_damaged_shipped_runbooks(raw: bytes) -> None:
+    check(raw)
+
+
+@settings(max_examples=6, deadline=None, derandomize=True, database=None)
+@given(st.integers(200, 1000), st.sampled_from(SHIPPED_DATA))
+def test_huge_runbooks_are_read(copies: int, data: dict[str, Any]) -> None:
+    huge = dict(data, steps=data["steps"] * copies)
+    assert check(yaml.safe_dump(huge, sort_keys=False))
+
+
+BOMB = [("a", "b"), ("b", "c"), ("c", "d"), ("d", "e"), ("e", "f"), ("f", "g"), ("g", "h")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 5000 + "]" * 5000,
+        "a:\n" + "".join(" " * (i + 1) + "a:\n" for i in range(3000)),
+        "&a [*a]",
+        "a: &a [x, x, x, x, x, x, x, x, x]\n"
+        + "".join(f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in BOMB),
+        "name: x\nsteps:\n  - task: acmeos.get_version\n    when: " + "(" * 3000 + "1" + ")" * 3000,
+        "name: x\nsteps:\n  - task: acmeos.upgrade_os\n    args: {version: '{{ "
+        + "x." * 3000
+        + "y }}'}",
+    ],
+    ids=["deep-flow", "deep-block", "self-alias", "alias-bomb", "deep-expression", "deep-template"],
+)
+def test_documents_that_would_exhaust_the_stack_or_memory(text: str) -> None:
+    assert check(text) is False
+
+
+@settings(max_examples=250, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.text(max_size=40) | st.sampled_from(
+    ["=", "x=", "=1", "@", "@/nonexistent", "{", "[1]", "{a: [", "x=[1", "1x=2", "x y=1",
+     '{"__class__": 1}', "x=!!python/object:os.system", "x=\xff", "@/dev/null", "{a: *b}"]
+), max_size=3))  # fmt: skip
+def test_bad_extra_vars_are_one_clear_line(values: list[str]) -> None:
+    try:
+        parsed = parse_extra_vars(values)
+    except BadOptions as error:
+        message = str(error)
+        assert message.startswith("-e ") and "\n" not in message and "Traceback" not in message
+    else:
+        assert isinstance(parsed, dict)
+        assert all(isinstance(k, str) and k.isidentifier() for k in parsed)
+
+
+HOSTS = {
+    f"{kind}{i:02d}.{site}": {site, kind}
+    for kind in ("edge", "leaf")
+    for i in range(3)
+    for site in ("earth", "mars")
+}
+
+
+@settings(max_examples=250, deadline=None, derandomize=True, database=None)
+@given(st.text(alphabet="!&@*?[]-,:^.edgafrthms01 \\", max_size=20))
+def test_bad_limit_patterns_are_one_clear_line(limit: str) -> None:
+    try:
+        chosen = select(limit, HOSTS)
+    except BadOptions as error:
+        assert str(error).startswith("--limit") and "\n" not in str(error)
+    else:
+        assert chosen and set(chosen) <= set(HOSTS)
