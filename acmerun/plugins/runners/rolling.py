@@ -196,13 +196,14 @@ class _Rollout:
         try:
             self._loop()
         except BaseException:
+            # start nothing more, and let the hosts in flight finish before propagating
             self._close(Status.INTERRUPTED, INTERRUPTED_REASON)
-            while self.running:
-                self._handle(self.events.get())
             raise
         finally:
             for _ in workers:
                 self.work.put(None)
+            for worker in workers:
+                worker.join()
         aggregated = AggregatedResult(self.task.name)
         for host, result in zip(self.hosts, self.results, strict=True):
             aggregated[host.name] = result if result is not None else self._lost(host)

@@ -54,13 +54,19 @@ def make_nornir(
 
 @dataclass
 class Recorder:
-    """Runs as the task: records when each host starts and ends, and what ran at once."""
+    """Runs as the task: records when each host starts and ends, and what ran at once.
+
+    Hosts named in ``gates`` wait there until all its parties arrived: a barrier that
+    times out (a ``BrokenBarrierError``, so a failed host) when the runner does not let
+    them all run at once.
+    """
 
     __name__ = "record"
 
     seconds: float = 0.0
     fail: set[str] = field(default_factory=set)
     durations: dict[str, float] = field(default_factory=dict)
+    gates: dict[str, threading.Barrier] = field(default_factory=dict)
     on_start: Callable[[Task], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     starts: dict[str, float] = field(default_factory=dict)
@@ -84,6 +90,8 @@ class Recorder:
         try:
             if self.on_start is not None:
                 self.on_start(task)
+            if host.name in self.gates:
+                self.gates[host.name].wait()
             time.sleep(self.durations.get(host.name, self.seconds))
             if host.name in self.fail:
                 raise RuntimeError(f"{host.name} broke")
@@ -93,6 +101,13 @@ class Recorder:
                 self.running[group] -= 1
                 self.total -= 1
                 self.ends[host.name] = time.monotonic()
+
+
+def gate(names: Iterable[str]) -> dict[str, threading.Barrier]:
+    """One barrier for all ``names``: they must all be in flight at once to pass it."""
+    names = list(names)
+    barrier = threading.Barrier(len(names), timeout=10)
+    return {name: barrier for name in names}
 
 
 def statuses(result: AggregatedResult) -> dict[str, str]:
@@ -106,7 +121,8 @@ def statuses(result: AggregatedResult) -> dict[str, str]:
 
 def test_never_more_than_max_down_per_group_in_flight() -> None:
     for max_down in (1, 2):
-        rec = Recorder(seconds=0.02)
+        first_wave = [f"r{g}-{n}" for g in range(6) for n in range(max_down)]
+        rec = Recorder(seconds=0.02, gates=gate(first_wave))
         runner = RollingRunner(num_workers=20, group_by=GROUP_BY, max_down=max_down)
         result = make_nornir(runner, fleet(6, 5)).run(rec)
         assert set(statuses(result).values()) == {"ran"}
@@ -115,9 +131,9 @@ def test_never_more_than_max_down_per_group_in_flight() -> None:
 
 
 def test_num_workers_caps_hosts_in_flight_across_groups() -> None:
-    rec = Recorder(seconds=0.01)
+    rec = Recorder(seconds=0.01, gates=gate([f"r{g}-0" for g in range(4)]))
     result = make_nornir(RollingRunner(num_workers=4), fleet(40, 1)).run(rec)
-    assert len(result) == 40
+    assert len(result) == 40 and not result.failed
     assert rec.peak_total == 4
 
 
@@ -150,7 +166,7 @@ def test_a_failed_host_halts_only_its_group_by_default() -> None:
 
 
 def test_halt_all_starts_no_new_host_anywhere() -> None:
-    rec = Recorder(seconds=0.1, fail={"r0-0"}, durations={"r0-0": 0.01})
+    rec = Recorder(seconds=0.5, fail={"r0-0"}, durations={"r0-0": 0.01})
     runner = RollingRunner(num_workers=2, group_by=GROUP_BY, on_failure="halt_all")
     result = make_nornir(runner, fleet(4, 3, interleave=True)).run(rec)
     fates = statuses(result)
@@ -170,11 +186,12 @@ def test_continue_runs_every_host_despite_failures() -> None:
 
 
 def test_no_host_starts_once_max_fail_percentage_is_exceeded() -> None:
-    failing = {"r0-0": 0.01, "r1-0": 0.03, "r2-0": 0.05, "r6-0": 0.0}
-    rec = Recorder(seconds=0.2, fail=set(failing), durations=failing)
+    failing = {"r0-0": 0.01, "r1-0": 0.1, "r2-0": 0.2, "r6-0": 0.0}
+    rec = Recorder(seconds=0.6, fail=set(failing), durations=failing)
     runner = RollingRunner(num_workers=4, on_failure="continue", max_fail_percentage=10)
     result = make_nornir(runner, fleet(20, 1)).run(rec)
-    assert max(rec.starts.values()) < rec.ends["r2-0"]
+    third_failure = sorted(rec.ends[n] for n in failing if n in rec.ends)[2]
+    assert max(rec.starts.values()) < third_failure
     assert set(rec.starts) == {f"r{g}-0" for g in range(6)}
     skipped = [n for n, s in statuses(result).items() if s == "skipped"]
     assert len(skipped) == 14
@@ -190,10 +207,10 @@ def test_max_fail_percentage_is_a_limit_to_exceed_not_to_reach() -> None:
 
 
 def test_serial_batches_finish_before_the_next_starts() -> None:
-    rec = Recorder(seconds=0.02)
+    rec = Recorder(seconds=0.02, gates=gate([f"r{g}-0" for g in range(4, 9)]))
     runner = RollingRunner(num_workers=20, serial=[1, 3, "50%"])
     result = make_nornir(runner, fleet(10, 1)).run(rec)
-    assert list(result) == [f"r{g}-0" for g in range(10)]
+    assert list(result) == [f"r{g}-0" for g in range(10)] and not result.failed
     batches = [["r0-0"], ["r1-0", "r2-0", "r3-0"], [f"r{g}-0" for g in range(4, 9)], ["r9-0"]]
     for before, after in itertools.pairwise(batches):
         assert max(rec.ends[n] for n in before) <= min(rec.starts[n] for n in after)
@@ -222,10 +239,10 @@ def test_stop_lets_hosts_in_flight_finish_and_marks_the_rest_interrupted() -> No
         if task.host.name == "r1-1":
             runner.stop()
 
-    rec = Recorder(seconds=0.05, on_start=stop_in_first_wave)
+    first_wave = {f"r{g}-{n}" for g in range(3) for n in range(2)}
+    rec = Recorder(seconds=0.05, on_start=stop_in_first_wave, gates=gate(first_wave))
     result = make_nornir(runner, fleet(3, 6)).run(rec)
     assert runner.stopped
-    first_wave = {f"r{g}-{n}" for g in range(3) for n in range(2)}
     assert set(rec.starts) == set(rec.ends) == first_wave
     fates = statuses(result)
     assert {n for n, s in fates.items() if s == "ran"} == first_wave
@@ -243,15 +260,51 @@ def test_stop_from_a_signal_handler_while_waiting(monkeypatch: pytest.MonkeyPatc
             if task.host.name == "r1-1":
                 os.kill(os.getpid(), signal.SIGUSR1)
 
-        rec = Recorder(seconds=0.05, on_start=signal_once)
+        slow_rack = {f"r0-{n}": 0.5 for n in range(4)}
+        rec = Recorder(seconds=0.01, on_start=signal_once, durations=slow_rack)
         result = make_nornir(runner, fleet(2, 4)).run(rec)
     finally:
         signal.signal(signal.SIGUSR1, previous)
-    fates = statuses(result)
-    assert fates["r1-1"] == "ran"
-    assert 3 <= len(rec.starts) <= 4
-    assert Counter(fates.values()) == {"ran": len(rec.starts), "interrupted": 8 - len(rec.starts)}
-    assert set(rec.peak.values()) == {1}
+    assert runner.stopped
+    assert set(rec.starts) == set(rec.ends) == {"r0-0", "r1-0", "r1-1"}
+    assert Counter(statuses(result).values()) == {"ran": 3, "interrupted": 5}
+
+
+class Marks:
+    """A processor that signals once ``expected`` hosts were reported with a marked status."""
+
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
+        self.marked: list[str] = []
+        self.all_marked = threading.Event()
+
+    def task_started(self, task: Task) -> None: ...
+    def task_completed(self, task: Task, result: AggregatedResult) -> None: ...
+    def task_instance_started(self, task: Task, host: Host) -> None: ...
+    def subtask_instance_started(self, task: Task, host: Host) -> None: ...
+    def subtask_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None: ...
+
+    def task_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
+        if getattr(result[0], STATUS_ATTR, None) is not None:
+            self.marked.append(host.name)
+            if len(self.marked) == self.expected:
+                self.all_marked.set()
+
+
+def test_hosts_that_will_never_start_are_reported_at_once_on_stop() -> None:
+    runner = RollingRunner(num_workers=2, group_by=GROUP_BY)
+    marks = Marks(expected=4)
+    reported_in_flight: list[bool] = []
+
+    def stop_then_watch(task: Task) -> None:
+        if task.host.name == "r0-0":
+            runner.stop()
+            reported_in_flight.append(marks.all_marked.wait(timeout=5))
+
+    rec = Recorder(on_start=stop_then_watch, gates=gate(["r0-0", "r1-0"]))
+    make_nornir(runner, fleet(2, 3), marks).run(rec)
+    assert reported_in_flight == [True]
+    assert sorted(marks.marked) == ["r0-1", "r0-2", "r1-1", "r1-2"]
 
 
 def test_a_stopped_runner_starts_nothing_in_later_runs() -> None:
@@ -268,7 +321,7 @@ def test_ctrl_c_in_the_calling_thread_waits_for_hosts_in_flight_then_propagates(
         if task.host.name == "r1-0":
             os.kill(os.getpid(), signal.SIGINT)
 
-    rec = Recorder(seconds=0.1, on_start=interrupt_once)
+    rec = Recorder(seconds=0.1, on_start=interrupt_once, gates=gate(["r0-0", "r1-0"]))
     runner = RollingRunner(num_workers=2, group_by=GROUP_BY)
     with pytest.raises(KeyboardInterrupt):
         make_nornir(runner, fleet(2, 4, interleave=True)).run(rec)
