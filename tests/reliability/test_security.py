@@ -1,0 +1,135 @@
+"""The template sandbox, and passwords scrubbed from what tasks raise, return and log."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from acmerun.errors import RunbookInvalid
+from acmerun.runbook import load_runbook_text
+from tests import processes
+
+RUNBOOKS = Path(__file__).parent / "runbooks"
+
+ESCAPES = [
+    ("''.__class__.__mro__", "__class__"),
+    ("cycler.__init__.__globals__", "__init__"),
+    ("lipsum.__globals__['os']", "__globals__"),
+    ("self.__init__", "__init__"),
+    ("range.__class__", "__class__"),
+    ("x|attr('__class__')", "__class__"),
+    ("x['__class__']", "__class__"),
+    ("joiner.__call__.__self__", "__call__"),
+    ("namespace.__init__.__globals__.__builtins__", "__init__"),
+    ("_private", "_private"),
+]
+
+
+@pytest.mark.parametrize(("expression", "name"), ESCAPES, ids=[e for e, _ in ESCAPES])
+@pytest.mark.parametrize("where", ["args", "when", "assert", "group_by"])
+def test_reaching_for_internals_is_refused_at_validation(
+    expression: str, name: str, where: str
+) -> None:
+    step = "  - task: acmeos.upgrade_os\n    args: {version: '5.4.1'}\n"
+    strategy = ""
+    if where == "args":
+        step = f'  - task: acmeos.upgrade_os\n    args: {{version: "{{{{ {expression} }}}}"}}\n'
+    elif where in ("when", "assert"):
+        step += f'    {where}: "{expression}"\n'
+    else:
+        strategy = f'strategy: {{rolling: {{group_by: "{{{{ {expression} }}}}"}}}}\n'
+    with pytest.raises(RunbookInvalid) as invalid:
+        load_runbook_text(f"name: escape\n{strategy}steps:\n{step}", "escape.yml")
+    refused = [e for e in invalid.value.errors if "starts with '_'" in e]
+    assert all(re.match(r"escape\.yml:\d+:\d+: ", line) for line in refused), refused
+    message = f"'{name}' starts with '_': templates may not reach for internal names or attributes"
+    assert any(line.endswith(message) for line in refused), refused
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Iterator[processes.LabProcess]:
+    lab = processes.start_lab(cwd=tmp_path, leaves=2)
+    try:
+        yield lab
+    finally:
+        processes.stop([lab])
+
+
+def test_the_sandbox_refuses_internals_named_at_run_time(
+    fleet: processes.LabProcess, tmp_path: Path
+) -> None:
+    """The attribute's name comes from -e: validation cannot see it, the sandbox refuses it."""
+    run = processes.run_acmerun(
+        str(RUNBOOKS / "sandbox.yml"),
+        "-e",
+        "field=__class__",
+        "--report",
+        "r.json",
+        env=processes.environment(fleet.url),
+        cwd=tmp_path,
+    )
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert len(report["hosts"]) == 8
+    for host in report["hosts"].values():
+        assert host["status"] == "failed"
+        version, reach = host["steps"]
+        assert version["status"] == "ok"
+        assert reach["status"] == "failed"
+        assert reach["error"] == (
+            "when: SecurityError: access to attribute '__class__' of 'str' object is unsafe."
+        )
+    harmless = processes.run_acmerun(
+        str(RUNBOOKS / "sandbox.yml"),
+        "-e",
+        "field=upper",
+        env=processes.environment(fleet.url),
+        cwd=tmp_path,
+    )
+    assert harmless.returncode == 0, harmless.stdout + harmless.stderr
+
+
+def test_a_password_in_task_errors_results_and_logs_is_masked(
+    fleet: processes.LabProcess, tmp_path: Path
+) -> None:
+    """The secret scan (every output and file) runs after this test too; here: what shows."""
+    run = processes.run_acmerun(
+        str(RUNBOOKS / "leaky.yml"),
+        "--report",
+        "r.json",
+        "--junit",
+        "r.xml",
+        "--log-file",
+        "run.log",
+        env=processes.environment(fleet.url),
+        cwd=tmp_path,
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    edge = report["hosts"]["edge00.earth"]
+    echo, leak = edge["steps"]
+    assert echo["result"] == {"said": "welcome netops:********", "********": 1}
+    assert leak["error"] == "RuntimeError: device edge00.earth refused login netops:********"
+    assert "refused login netops:********" in run.stdout
+    assert "netops/********" in (tmp_path / "run.log").read_text()
+    assert "netops:********" in (tmp_path / "r.xml").read_text()
+    for name, host in report["hosts"].items():
+        assert host["status"] == ("failed" if name.startswith("edge") else "ok")
+
+
+def test_the_secret_scan_finds_a_password_wherever_it_is_written(tmp_path: Path) -> None:
+    (tmp_path / "state" / "crash").mkdir(parents=True)
+    (tmp_path / "state" / "crash" / "crash-1.log").write_bytes(b"x" + b"Wr0ng-pa55-w0rd\n")
+    scan = processes.SecretScan([processes.LAB_PASSWORD, processes.WRONG_PASSWORD], [tmp_path])
+    scan.record("stderr of acmerun", f"error: {processes.LAB_PASSWORD}")
+    leaks = scan.leaks()
+    assert len(leaks) == 2
+    assert leaks[0] == f"stderr of acmerun holds {processes.LAB_PASSWORD!r}"
+    assert leaks[1].endswith(f"crash-1.log holds {processes.WRONG_PASSWORD!r}")
+    with pytest.raises(AssertionError, match="a password was written out"):
+        scan.verify()
