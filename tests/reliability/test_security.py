@@ -122,10 +122,13 @@ def test_a_password_in_task_errors_results_and_logs_is_masked(
         assert host["status"] == ("failed" if name.startswith("edge") else "ok")
 
 
-def test_the_secret_scan_finds_a_password_wherever_it_is_written(tmp_path: Path) -> None:
-    (tmp_path / "state" / "crash").mkdir(parents=True)
-    (tmp_path / "state" / "crash" / "crash-1.log").write_bytes(b"x" + b"Wr0ng-pa55-w0rd\n")
-    scan = processes.SecretScan([processes.LAB_PASSWORD, processes.WRONG_PASSWORD], [tmp_path])
+def test_the_secret_scan_finds_a_password_wherever_it_is_written(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("leaked")  # not this test's folder: it is scanned too
+    (elsewhere / "state" / "crash").mkdir(parents=True)
+    (elsewhere / "state" / "crash" / "crash-1.log").write_bytes(b"x" + b"Wr0ng-pa55-w0rd\n")
+    scan = processes.SecretScan([processes.LAB_PASSWORD, processes.WRONG_PASSWORD], [elsewhere])
     scan.record("stderr of acmerun", f"error: {processes.LAB_PASSWORD}")
     leaks = scan.leaks()
     assert len(leaks) == 2
