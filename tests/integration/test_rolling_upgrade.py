@@ -88,7 +88,9 @@ def test_max_down_two_lets_a_rack_lose_both_devices_at_once(rebooting_lab: Any) 
     lab = rebooting_lab()
     result = rolling_nornir(num_workers=106, max_down=2).run(task=acmeos.upgrade_os, version=TARGET)
     assert not result.failed
-    assert len(overlapping_downtime(lab)) == 53
+    # the downtime check does see a rack lose both devices when the runner allows it
+    # (how many racks overlap depends on thread timing; at least one always does)
+    assert overlapping_downtime(lab)
 
 
 def test_failed_installs_halt_their_rack_and_the_others_go_on(rebooting_lab: Any) -> None:
