@@ -81,7 +81,8 @@ def main() -> None:
             )
             for n in range(LABS)
         ]
-        env = labs[0].env(ACME_INVENTORY_URL=",".join(lab.url for lab in labs))
+        env = labs[0].env()
+        env["ACME_INVENTORY_URL"] = ",".join(lab.url for lab in labs)
         big, big_report = acmerun(env, options.workers, "--cluster", cluster)
     assert len(big_report["hosts"]) == total, big_report["totals"]
     assert big_report["totals"]["ok"] == total, big_report["totals"]
