@@ -19,7 +19,7 @@ RUNBOOK = Path(__file__).parent / "runbooks" / "dead.yml"
 
 
 @settings(
-    max_examples=12,
+    max_examples=8,
     deadline=None,
     derandomize=True,
     database=None,
