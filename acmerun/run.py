@@ -481,8 +481,6 @@ def _say(err: TextIO, line: str) -> None:
 
 def _report(outcome: RunOutcome, code: int, options: RunOptions, target: str, out: TextIO) -> None:
     from acmerun.report.json import JsonReport
-    from acmerun.report.junit import JunitReport
-    from acmerun.report.recap import Recap
 
     secrets = known_secrets()
     reporters: list[Any] = []
@@ -492,10 +490,14 @@ def _report(outcome: RunOutcome, code: int, options: RunOptions, target: str, ou
     if report_dir is not None:
         reporters.append(JsonReport(directory=report_dir, exit_code=code, secrets=secrets))
     if options.junit is not None:
+        from acmerun.report.junit import JunitReport
+
         reporters.append(JunitReport(options.junit, secrets=secrets))
     clean = code in (ExitCode.OK, ExitCode.CHANGES_PENDING)
     if not (options.quiet and clean):
         from rich.console import Console
+
+        from acmerun.report.recap import Recap
 
         console = Console(file=out, no_color=options.no_color, highlight=False)
         if options.quiet:
