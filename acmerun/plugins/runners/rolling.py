@@ -23,6 +23,7 @@ from queue import SimpleQueue
 from nornir.core.inventory import Host
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 
+from acmerun.acmeos.errors import ConnectionFailure
 from acmerun.errors import BadOptions
 from acmerun.outcome import Status, mark
 from acmerun.plugins.runners.strategy import (
@@ -264,20 +265,20 @@ class _Rollout:
         if group.running == 0:
             self.busy_groups -= 1
         if result.failed:
-            self._host_failed(index, group)
+            self._host_failed(index, group, _what_happened(result))
         if group.pending and not group.queued and self.closed is None:
             group.queued = True
             self.ready.append(group)
 
-    def _host_failed(self, index: int, group: _Group) -> None:
+    def _host_failed(self, index: int, group: _Group, happened: str) -> None:
         runner = self.runner
         self.failed += 1
         name = self.hosts[index].name
         if runner.on_failure == "halt_all":
-            self._close(Status.SKIPPED, f"not started: {name} failed (on_failure: halt_all)")
+            self._close(Status.SKIPPED, f"not started: {name} {happened} (on_failure: halt_all)")
         elif runner.on_failure == "halt_group" and group.halted is None:
-            group.halted = f"not started: {name} in redundancy group {group.name} failed"
-            logger.info("%s failed: halting redundancy group %s", name, group.name)
+            group.halted = f"not started: {name} in redundancy group {group.name} {happened}"
+            logger.info("%s %s: halting redundancy group %s", name, happened, group.name)
             while group.pending:
                 self.pending -= 1
                 self._mark(group.pending.popleft(), Status.SKIPPED, group.halted)
@@ -339,3 +340,12 @@ class _Rollout:
                     host, Result(host, result=traceback.format_exc(), exception=e, failed=True)
                 )
             self.events.put((index, result))
+
+
+def _what_happened(result: MultiResult) -> str:
+    """``was unreachable`` when the device could not be reached, else ``failed``."""
+    outcome = getattr(result[0], "acmerun_outcome", None) if len(result) else None
+    if outcome is not None:
+        return "was unreachable" if outcome.status is Status.UNREACHABLE else "failed"
+    unreachable = any(isinstance(r.exception, ConnectionFailure) for r in result)
+    return "was unreachable" if unreachable else "failed"
