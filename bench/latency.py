@@ -8,9 +8,11 @@ process start to exit. Goal: wall / bound <= 1.15.
 
 Beside it: the run's own duration from acmerun's JSON report (inventory load and
 every host, without the interpreter's start-up and the runbook's loading) against
-the same bound, and the same runbook against a lab with no latency (same
-workers, same round): what the device calls cost this machine's CPUs when no
-call waits at all.
+the same bound; the same runbook against a lab with no latency (same workers,
+same round): what the device calls cost this machine's CPUs when no call waits
+at all; and the hand-written nornir script (``bench/nornir_script.py``, same
+workers) against the same 50 ms lab: what plain nornir reaches under the same
+latency.
 
     .venv/bin/python bench/latency.py [--runs 5]
 """
@@ -48,6 +50,8 @@ def main() -> None:
     walls: list[float] = []
     durations: list[float] = []
     fixed: list[float] = []
+    nornir_walls: list[float] = []
+    nornir = [common.PYTHON, str(common.BENCH / "nornir_script.py"), "--workers", str(WORKERS)]
     with (
         common.Lab(SITES, LEAVES, ["--latency-ms", "50:50"]) as slow,
         common.Lab(SITES, LEAVES) as fast,
@@ -57,12 +61,15 @@ def main() -> None:
             wall = common.run_timed(command, slow.env()).check("acmerun").wall
             durations.append(json.loads(report.read_text())["duration"])
             base = common.run_timed(command, fast.env()).check("acmerun, no latency").wall
+            plain = common.run_timed(nornir, slow.env()).check("nornir script").wall
+            nornir_walls.append(plain)
             walls.append(wall)
             fixed.append(base)
             common.say(
                 f"  round {round_ + 1}: {wall:.2f} s (bound {bound:.2f} s, ratio "
                 f"{wall / bound:.3f}); run duration {durations[-1]:.2f} s (ratio "
-                f"{durations[-1] / bound:.3f}); with no latency {base:.2f} s"
+                f"{durations[-1] / bound:.3f}); with no latency {base:.2f} s; "
+                f"nornir script {plain:.2f} s (ratio {plain / bound:.3f})"
             )
     ratio = common.summary([wall / bound for wall in walls])
     figures = {
@@ -75,11 +82,18 @@ def main() -> None:
         "wall_s": common.summary(walls),
         "no_latency_wall_s": common.summary(fixed),
         "ratio": ratio,
+        "nornir_wall_s": common.summary(nornir_walls),
+        "nornir_ratio": common.summary([wall / bound for wall in nornir_walls]),
         "run_duration_s": common.summary(durations),
         "run_duration_ratio": common.summary([duration / bound for duration in durations]),
         "goal": f"wall / bound <= {GOAL}",
         "met": ratio["median"] <= GOAL,
-        "raw": {"wall": walls, "run_duration": durations, "no_latency_wall": fixed},
+        "raw": {
+            "wall": walls,
+            "run_duration": durations,
+            "no_latency_wall": fixed,
+            "nornir_wall": nornir_walls,
+        },
     }
     common.say(
         f"{hosts} hosts, {WORKERS} workers, 50 ms x {CALLS_PER_HOST} calls: "

@@ -93,7 +93,13 @@ def latency(doc: Mapping[str, Any]) -> Iterator[Row]:
         f"ratio {_range(doc['ratio'], '', 3)}; run duration (report) "
         f"{_range(doc['run_duration_s'])}, ratio {_range(doc['run_duration_ratio'], '', 3)}; "
         f"same run with no latency "
-        f"{_range(doc['no_latency_wall_s'])}",
+        f"{_range(doc['no_latency_wall_s'])}"
+        + (
+            f"; nornir script under the same latency {_range(doc['nornir_wall_s'])}, "
+            f"ratio {_range(doc['nornir_ratio'], '', 3)}"
+            if "nornir_wall_s" in doc
+            else ""
+        ),
         "ratio <= 1.15",
         _met(doc["met"]),
     )
