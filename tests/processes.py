@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -180,6 +181,18 @@ class Process:
             self.proc.send_signal(signal.SIGKILL)
         with contextlib.suppress(ValueError, subprocess.TimeoutExpired, OSError):
             self.communicate(timeout=30)
+
+
+def wait_until_caught(process: Process, sig: int, timeout: float = 30) -> None:
+    """Wait until ``process`` has a handler for ``sig`` (so sending it now is handled)."""
+    deadline = time.monotonic() + timeout
+    status = Path(f"/proc/{process.proc.pid}/status")
+    while time.monotonic() < deadline:
+        for line in status.read_text().splitlines():
+            if line.startswith("SigCgt:") and int(line.split()[1], 16) >> (sig - 1) & 1:
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"the process did not install a handler for signal {sig}")
 
 
 def start_acmerun(*args: str, env: dict[str, str], cwd: Path) -> Process:

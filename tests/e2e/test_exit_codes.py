@@ -218,7 +218,8 @@ def test_99_sigterm_while_waiting_for_the_lock(lab: Any, tmp_path: Path) -> None
         run = processes.start_acmerun(
             str(DATA / "audit.yml"), "--wait-lock", "60", env=environment(lab), cwd=tmp_path
         )
-        time.sleep(1.0)
+        processes.wait_until_caught(run, signal.SIGTERM)
+        time.sleep(0.3)  # well into the wait for the lock
         run.send_signal(signal.SIGTERM)
         out, err = run.communicate(timeout=30)
     assert run.returncode == 99
