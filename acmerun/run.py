@@ -283,7 +283,21 @@ def _nornir(
         groups = {name: _groups_of(host) for name, host in nr.inventory.hosts.items()}
         chosen = set(select(options.limit, groups))
         nr = nr.filter(filter_func=lambda host: host.name in chosen)
+    if not nr.inventory.hosts:
+        raise BadOptions(_nothing_selected(runbook, options))
     return nr, sorted(nr.inventory.hosts)
+
+
+def _nothing_selected(runbook: Runbook, options: RunOptions) -> str:
+    """Why a run has no host: a typo in a site name must not pass for a clean run."""
+    spec = runbook.inventory
+    shown = ", ".join(f"{k}={v!r}" for k, v in spec.options.items() if k != "url")
+    parts = [f"the inventory ({spec.plugin}{': ' + shown if shown else ''})"]
+    if spec.filter:
+        parts.append("the runbook's filter")
+    if options.limit is not None:
+        parts.append(f"--limit {options.limit!r}")
+    return f"no host selected by {' and '.join(parts)}: check the names (site, device type, host)"
 
 
 def _groups_of(host: Any) -> set[str]:

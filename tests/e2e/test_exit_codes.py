@@ -240,3 +240,18 @@ def _down_by_group(lab: Any) -> dict[str, list[tuple[float, float | None]]]:
 def _no_nornir_log(tmp_path: Path) -> Any:
     yield
     assert not (tmp_path / "nornir.log").exists()
+
+
+def test_5_a_site_name_typo_selects_no_host_and_says_so(lab: Any, tmp_path: Path) -> None:
+    runbook = tmp_path / "typo.yml"
+    runbook.write_text(
+        "name: typo\ninventory:\n  options: {filter_sites: [eart]}\n"
+        "steps:\n  - task: acmeos.get_version\n"
+    )
+    run = acmerun(str(runbook), "--report", "r.json", lab=lab, cwd=tmp_path)
+    assert run.returncode == 5
+    assert run.stderr.splitlines()[-1] == (
+        "acmerun: error: no host selected by the inventory (ACMEInventory: "
+        "filter_sites=['eart']): check the names (site, device type, host)"
+    )
+    assert not (tmp_path / "r.json").exists()
