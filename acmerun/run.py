@@ -542,6 +542,8 @@ def _logging(log_file: Path | None) -> Iterator[None]:
     acmerun's and nornir's records from INFO up, other libraries' from WARNING up.
     Nothing reaches the terminal: a handler on the root logger keeps Python's
     last-resort handler (stderr) out of the way, so ``--quiet`` stays quiet.
+    Without a log file no record of ours is even built: the run logs a line per
+    host, which costs a fleet of 10,000 a noticeable share of a second.
     """
     root = logging.getLogger()
     ours = [logging.getLogger(name) for name in ("acmerun", "nornir")]
@@ -559,7 +561,7 @@ def _logging(log_file: Path | None) -> Iterator[None]:
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
     for lg in ours:
-        lg.setLevel(logging.INFO)
+        lg.setLevel(logging.INFO if log_file is not None else logging.CRITICAL + 1)
     logging.captureWarnings(True)
     try:
         yield
