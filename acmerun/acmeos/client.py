@@ -191,18 +191,22 @@ class AcmeOSAPI:
             self._forget_session()
         return cast(InstallReport, answer)
 
-    def wait_until_up(self, timeout: float) -> float:
+    def wait_until_up(self, timeout: float, expected: float = 0.0) -> float:
         """Wait for the device to accept a new session, for at most ``timeout`` seconds.
 
-        Returns the seconds waited. Tries after a pause growing from 0.1 s to 1 s
-        (the first gives a device that just answered an install time to go down)
-        for as long as the device is unreachable or silent. ``RebootTimeout`` when
-        it is not back in time, ``DeadlineExceeded`` when the step's deadline
-        comes first, ``AuthenticationError`` at once if it refuses the credentials.
+        ``expected`` is the reboot time the device announced: the first try waits
+        that long, since the device cannot be back sooner. Then tries after a pause
+        growing from 0.1 s (0.05 s past an announced reboot) to 1 s, for as long as
+        the device is unreachable or silent. Returns the seconds waited.
+        ``RebootTimeout`` when it is not back in time, ``DeadlineExceeded`` when the
+        step's deadline comes first, ``AuthenticationError`` at once if it refuses
+        the credentials.
         """
         started = time.monotonic()
         give_up = started + timeout
         pause = RECONNECT_FIRST_PAUSE
+        if expected > 0:
+            pause = min(expected, timeout)
         self._forget_session()
         while True:
             left = give_up - time.monotonic()
@@ -210,7 +214,10 @@ class AcmeOSAPI:
                 raise RebootTimeout(timeout)
             remaining = deadline.remaining()
             time.sleep(min(pause, left) if remaining is None else min(pause, left, remaining))
-            pause = min(pause * 2, RECONNECT_MAX_PAUSE)
+            if expected > 0:
+                pause, expected = RECONNECT_FIRST_PAUSE / 2, 0.0
+            else:
+                pause = min(pause * 2, RECONNECT_MAX_PAUSE)
             deadline.check()
             left = give_up - time.monotonic()
             if left <= 0:

@@ -63,10 +63,12 @@ def upgrade_os(task: Task, version: str, reboot_timeout: float = REBOOT_TIMEOUT)
     before = task.run(task=get_version).result["full_version"]
     if before == version:
         return Result(host=task.host, result="nothing to do", changed=False)
-    task.run(task=install_os_version, version=version)
+    installed = task.run(task=install_os_version, version=version).result
     if task.is_dry_run():
         return Result(host=task.host, result=f"would upgrade {before} -> {version}", changed=True)
-    _device(task).wait_until_up(reboot_timeout)
+    _device(task).wait_until_up(
+        reboot_timeout, expected=float(installed.get("reboot_seconds") or 0)
+    )
     after = task.run(task=get_version).result["full_version"]
     if after != version:
         raise VersionMismatch(version, after)

@@ -512,3 +512,22 @@ def test_no_urllib3_warnings_or_log_records_reach_the_user(
         api.close()
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert all(PASSWORD not in r.getMessage() for r in caplog.records)
+
+
+def test_waiting_for_a_reboot_first_waits_the_announced_reboot_time(device: Device) -> None:
+    tries: list[float] = []
+    back = time.monotonic() + 0.6
+
+    def login(d: Device, body: Any) -> Answer:
+        tries.append(time.monotonic())
+        return Device.login(d, body) if tries[-1] >= back else "close"
+
+    api = device.api()
+    device.routes[("POST", "/api/v1/session")] = login
+    started = time.monotonic()
+    waited = api.wait_until_up(timeout=10, expected=0.5)
+    # no try before the device can be back; then short pauses, not a growing backoff
+    assert tries[0] - started >= 0.5
+    assert waited >= 0.6
+    assert len(tries) <= 4
+    assert api.get_version()["full_version"] == "5.2.1"
