@@ -30,6 +30,7 @@ from acmerun.acmeos.defaults import INVENTORY_URL_ENV, PASSWORD_ENV, USERNAME_EN
 from acmerun.config import Config, known_secrets, register_secret
 from acmerun.errors import BadOptions, ExitCode
 from acmerun.lock import RunbookLock
+from acmerun.plugins.processors import Processor
 
 if TYPE_CHECKING:
     from nornir.core import Nornir
@@ -404,7 +405,7 @@ def _progress(nr: Nornir, options: RunOptions, out: TextIO) -> tuple[Any, Any]:
     return recorder, LiveProgress(recorder, console, runner.groups_in_flight, title=title)
 
 
-class _Collector:
+class _Collector(Processor):
     """A nornir processor keeping each host's result as it finishes (for an abandoned run)."""
 
     def __init__(self) -> None:
@@ -418,21 +419,6 @@ class _Collector:
     def task_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
         with self._lock:
             self._done[host.name] = result
-
-    def task_started(self, task: Task) -> None:
-        pass
-
-    def task_completed(self, task: Task, result: AggregatedResult) -> None:
-        pass
-
-    def task_instance_started(self, task: Task, host: Host) -> None:
-        pass
-
-    def subtask_instance_started(self, task: Task, host: Host) -> None:
-        pass
-
-    def subtask_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
-        pass
 
 
 @contextmanager

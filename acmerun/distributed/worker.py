@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from acmerun.outcome import HostOutcome, Status
+from acmerun.plugins.processors import Processor
 from acmerun.plugins.runners.rolling import INTERRUPTED_REASON
 
 if TYPE_CHECKING:
     from nornir.core.inventory import Host
-    from nornir.core.task import AggregatedResult, MultiResult, Task
+    from nornir.core.task import MultiResult, Task
 
     from acmerun.runbook.compiler import CompiledRunbook
 
@@ -245,7 +246,7 @@ class _Stop:
         return host
 
 
-class _Stream:
+class _Stream(Processor):
     """A nornir processor keeping the hosts that finished, for the watcher to send."""
 
     def __init__(self, compiled: CompiledRunbook, stop: _Stop) -> None:
@@ -270,21 +271,6 @@ class _Stream:
     def task_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
         with self._lock:
             self._finished.append((host.name, result))
-
-    def task_started(self, task: Task) -> None:
-        pass
-
-    def task_completed(self, task: Task, result: AggregatedResult) -> None:
-        pass
-
-    def task_instance_started(self, task: Task, host: Host) -> None:
-        pass
-
-    def subtask_instance_started(self, task: Task, host: Host) -> None:
-        pass
-
-    def subtask_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
-        pass
 
 
 def _watch(stream: _Stream, stop: _Stop, send: Any) -> None:

@@ -17,9 +17,10 @@ import threading
 from dataclasses import dataclass, field
 
 from nornir.core.inventory import Host
-from nornir.core.task import AggregatedResult, MultiResult, Task
+from nornir.core.task import MultiResult, Task
 
 from acmerun.outcome import STATUS_ATTR, STATUSES, HostOutcome, Status
+from acmerun.plugins.processors import Processor
 
 #: attribute of a host's top-level Result holding its HostOutcome (set by the compiled runbook)
 OUTCOME_ATTR = "acmerun_outcome"
@@ -61,7 +62,7 @@ def host_status(result: MultiResult) -> Status:
     return Status.OK
 
 
-class ProgressRecorder:
+class ProgressRecorder(Processor):
     """Counts hosts started and done (per status) from nornir processor events; thread-safe.
 
     ``total`` is the number of hosts the run will account for; the caller sets
@@ -104,13 +105,7 @@ class ProgressRecorder:
                 counts=dict(self._counts),
             )
 
-    # nornir Processor protocol
-
-    def task_started(self, task: Task) -> None:
-        """Nothing to record: the run as a whole started."""
-
-    def task_completed(self, task: Task, result: AggregatedResult) -> None:
-        """Nothing to record: every host was already counted as it completed."""
+    # nornir Processor hooks (the others do nothing: steps are not counted)
 
     def task_instance_started(self, task: Task, host: Host) -> None:
         """A host started its top-level task."""
@@ -119,9 +114,3 @@ class ProgressRecorder:
     def task_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
         """A host completed its top-level task: count it under its final status."""
         self.host_done(host.name, host_status(result))
-
-    def subtask_instance_started(self, task: Task, host: Host) -> None:
-        """Steps are not counted."""
-
-    def subtask_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
-        """Steps are not counted."""
