@@ -15,22 +15,22 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from acmerun.acmeos.defaults import INVENTORY_URL_ENV, PASSWORD_ENV, USERNAME_ENV
 from acmerun.config import Config, known_secrets, register_secret
 from acmerun.errors import BadOptions, ExitCode
 from acmerun.lock import RunbookLock
+from acmerun.logs import run_logging
 from acmerun.plugins.processors import Processor
+from acmerun.signals import StopRequest, stop_on_signals
 
 if TYPE_CHECKING:
     from nornir.core import Nornir
@@ -100,7 +100,7 @@ def execute(options: RunOptions, out: TextIO | None = None, err: TextIO | None =
     err = err or sys.stderr
     if options.detailed_exitcode and not options.check:
         raise BadOptions("--detailed-exitcode only has a meaning with --check")
-    with _logging(options.log_file), _signals(err) as stop:
+    with run_logging(options.log_file), stop_on_signals(err) as stop:
         runbook = load_runbook(str(options.runbook))
         from acmerun.runbook.compiler import compile_runbook
 
@@ -150,7 +150,7 @@ def _run(
     runbook: Runbook,
     compiled: CompiledRunbook,
     options: RunOptions,
-    stop: _StopRequest,
+    stop: StopRequest,
     out: TextIO,
 ) -> RunResult:
     from acmerun.outcome import RunOutcome
@@ -252,7 +252,7 @@ def _inventory_url(runbook: Runbook, config: Config) -> str | None:
 
 
 def _nornir(
-    runbook: Runbook, compiled: CompiledRunbook, options: RunOptions, stop: _StopRequest
+    runbook: Runbook, compiled: CompiledRunbook, options: RunOptions, stop: StopRequest
 ) -> tuple[Nornir, list[str]]:
     """Nornir over the runbook's hosts (filter and --limit applied), and their names.
 
@@ -358,7 +358,7 @@ def _run_in_thread(
     compiled: CompiledRunbook,
     runbook: Runbook,
     options: RunOptions,
-    stop: _StopRequest,
+    stop: StopRequest,
     out: TextIO,
 ) -> AggregatedResult:
     from nornir.core.task import AggregatedResult
@@ -426,59 +426,6 @@ def _nothing() -> Iterator[None]:
     yield
 
 
-class _StopRequest:
-    """What the signal handlers asked for: stop starting hosts, then stop waiting."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.abandon = False
-        self.runner: Any = None
-        self.compiled: CompiledRunbook | None = None
-
-
-@contextmanager
-def _signals(err: TextIO) -> Iterator[_StopRequest]:
-    """SIGINT/SIGTERM stop the run gracefully (first) or stop waiting for it (second)."""
-    stop = _StopRequest()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
-
-    def handle(signum: int, frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if stop.runner is None:
-            stop.requested = True
-            raise KeyboardInterrupt
-        if not stop.requested:
-            stop.requested = True
-            stop.runner.stop()
-            if stop.compiled is not None:
-                stop.compiled.interrupt()
-            _say(
-                err,
-                f"acmerun: {name}: stopping: no new host starts; hosts in flight finish their"
-                " step (send it again to stop waiting for them)",
-            )
-        else:
-            stop.abandon = True
-            _say(
-                err,
-                f"acmerun: {name}: not waiting for hosts in flight; they are reported interrupted",
-            )
-
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stop
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _say(err: TextIO, line: str) -> None:
-    with suppress(OSError, ValueError, RuntimeError):
-        print(line, file=err, flush=True)
-
-
 def _report(outcome: RunOutcome, code: int, options: RunOptions, target: str, out: TextIO) -> None:
     from acmerun.report.json import JsonReport
 
@@ -519,54 +466,3 @@ def _report(outcome: RunOutcome, code: int, options: RunOptions, target: str, ou
             failures.append(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}")
     if failures:
         raise BadOptions("cannot write the report: " + "; ".join(failures))
-
-
-@contextmanager
-def _logging(log_file: Path | None) -> Iterator[None]:
-    """Every log record and warning goes to ``log_file`` (secrets masked), or nowhere at all.
-
-    acmerun's and nornir's records from INFO up, other libraries' from WARNING up.
-    Nothing reaches the terminal: a handler on the root logger keeps Python's
-    last-resort handler (stderr) out of the way, so ``--quiet`` stays quiet.
-    Without a log file no record of ours is even built: the run logs a line per
-    host, which costs a fleet of 10,000 a noticeable share of a second.
-    """
-    root = logging.getLogger()
-    ours = [logging.getLogger(name) for name in ("acmerun", "nornir")]
-    handler: logging.Handler
-    if log_file is None:
-        handler = logging.NullHandler()
-    else:
-        try:
-            log_file.parent.mkdir(parents=True, exist_ok=True)
-            handler = logging.FileHandler(log_file, encoding="utf-8")
-        except OSError as exc:
-            raise BadOptions(f"--log-file {log_file}: {exc.strerror or exc}") from exc
-        handler.setFormatter(_ScrubbingFormatter())
-    saved = [(lg, lg.level) for lg in (root, *ours)]
-    root.addHandler(handler)
-    root.setLevel(logging.WARNING)
-    for lg in ours:
-        lg.setLevel(logging.INFO if log_file is not None else logging.CRITICAL + 1)
-    logging.captureWarnings(True)
-    try:
-        yield
-    finally:
-        logging.captureWarnings(False)
-        root.removeHandler(handler)
-        for lg, level in saved:
-            lg.setLevel(level)
-        handler.close()
-
-
-class _ScrubbingFormatter(logging.Formatter):
-    """Log lines with every known secret masked, tracebacks included."""
-
-    def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s")
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        for secret in known_secrets():
-            text = text.replace(secret, "********")
-        return text
