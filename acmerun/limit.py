@@ -84,7 +84,7 @@ def _from_file(name: str, hosts: Mapping[str, Collection[str]]) -> set[str]:
         lines = Path(name).expanduser().read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise BadOptions(f"--limit @{name}: cannot read it: {exc.strerror or exc}") from exc
-    wanted = {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+    wanted = {name for line in lines if (name := line.split("#", 1)[0].strip())}
     unknown = sorted(wanted - set(hosts))
     if unknown:
         more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""

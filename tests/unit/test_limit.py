@@ -60,6 +60,8 @@ def test_limit_from_a_file(tmp_path: Path) -> None:
     names = tmp_path / "retry.txt"
     names.write_text("# failed last night\nedge00.earth\n\nleaf00.mars\n")
     assert select(f"@{names}", HOSTS) == ["edge00.earth", "leaf00.mars"]
+    names.write_text("  # indented comment\nedge00.earth  # core router\nleaf00.mars\n")
+    assert select(f"@{names}", HOSTS) == ["edge00.earth", "leaf00.mars"]
     names.write_text("edge00.earth\nedge09.venus\n")
     with pytest.raises(BadOptions, match=r"not in the runbook's inventory: edge09.venus"):
         select(f"@{names}", HOSTS)
