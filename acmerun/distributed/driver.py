@@ -34,12 +34,14 @@ from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, TextIO
 
 from acmerun.acmeos.defaults import PASSWORD_ENV, USERNAME_ENV
+from acmerun.config import known_secrets
 from acmerun.distributed import ClusterAddress, parse_cluster, require_distributed
 from acmerun.distributed.shards import Shard, host_values, plan_shards
 from acmerun.distributed.worker import STREAM_SECONDS, Secret, ShardSpec, stop_names, topic
 from acmerun.errors import BadOptions
 from acmerun.outcome import HostOutcome, Status, StepOutcome
 from acmerun.plugins.runners.rolling import INTERRUPTED_REASON
+from acmerun.report.redact import Redactor
 
 if TYPE_CHECKING:
     from nornir.core import Nornir
@@ -90,9 +92,11 @@ def run_on_cluster(
     signal_stop = ClusterStop()
     stop.runner = signal_stop
 
+    redactor = Redactor(known_secrets())
+
     def say(line: str) -> None:
         if not options.quiet:
-            print(line, file=out, flush=True)
+            print(redactor.text(line), file=out, flush=True)
 
     with _client(dask, address) as client:
         plural = "s" * (len(shards) != 1)
@@ -144,10 +148,10 @@ def _specs(
             lab = embedded_lab()
             url = lab.url if lab is not None else None
         inventory["url"] = url
-    username = os.environ.get(USERNAME_ENV) or options.config.username
-    username = username or nr.inventory.defaults.username
-    password = os.environ.get(PASSWORD_ENV) or options.config.password
-    password = password or nr.inventory.defaults.password
+    # what a local run's connections use: the inventory defaults (config-file credentials
+    # were put there), else the environment; workers fall back to the factory ones
+    username = nr.inventory.defaults.username or os.environ.get(USERNAME_ENV)
+    password = nr.inventory.defaults.password or os.environ.get(PASSWORD_ENV)
     strategy = runbook.strategy
     workers = options.workers or strategy.workers or options.config.workers or DEFAULT_WORKERS
     text = options.runbook.read_text(encoding="utf-8")
