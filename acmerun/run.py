@@ -17,7 +17,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,7 +30,7 @@ from acmerun.errors import BadOptions, ExitCode
 from acmerun.lock import RunbookLock
 from acmerun.logs import run_logging
 from acmerun.plugins.processors import Processor
-from acmerun.signals import StopRequest, stop_on_signals
+from acmerun.signals import StopRequest, say, stop_on_signals
 
 if TYPE_CHECKING:
     from nornir.core import Nornir
@@ -193,8 +193,14 @@ def _run(
 def _stop_embedded_lab() -> None:
     """Stop the embedded lab if this run started it: it lives for the length of a run."""
     embedded = sys.modules.get("acmerun.plugins.inventory.embedded")
-    if embedded is not None:
+    if embedded is None:
+        return
+    try:
         embedded.stop_embedded_lab()
+    except BadOptions as exc:
+        # the run itself is over: its reports and exit code matter more than the lab's state
+        logger.warning("embedded lab: %s", exc)
+        say(sys.stderr, f"acmerun: warning: embedded lab: {exc}")
 
 
 def exit_code(outcome: RunOutcome, *, detailed: bool = False) -> int:
@@ -440,29 +446,42 @@ def _report(outcome: RunOutcome, code: int, options: RunOptions, target: str, ou
         from acmerun.report.junit import JunitReport
 
         reporters.append(JunitReport(options.junit, secrets=secrets))
-    clean = code in (ExitCode.OK, ExitCode.CHANGES_PENDING)
-    if not (options.quiet and clean):
-        from rich.console import Console
-
-        from acmerun.report.recap import Recap
-
-        console = Console(file=out, no_color=options.no_color, highlight=False)
-        if options.quiet:
-            print(target, file=out)
-        reporters.insert(
-            0,
-            Recap(
-                console,
-                no_color=options.no_color,
-                hosts="problems" if options.quiet else "all",
-                secrets=secrets,
-            ),
-        )
     failures: list[str] = []
     for reporter in reporters:
         try:
             reporter.write(outcome)
         except OSError as exc:
             failures.append(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}")
+    clean = code in (ExitCode.OK, ExitCode.CHANGES_PENDING)
+    if not (options.quiet and clean):
+        # the files first: a reader that stops early (``| head``) must not cost the reports
+        _recap(outcome, options, target, out, secrets)
     if failures:
         raise BadOptions("cannot write the report: " + "; ".join(failures))
+
+
+def _recap(
+    outcome: RunOutcome, options: RunOptions, target: str, out: TextIO, secrets: Iterable[str]
+) -> None:
+    """The terminal recap; a closed stdout (the reader went away) ends it quietly."""
+    from rich.console import Console
+
+    from acmerun.report.recap import Recap
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+
+    console = _Console(file=out, no_color=options.no_color, highlight=False)
+    recap = Recap(
+        console,
+        no_color=options.no_color,
+        hosts="problems" if options.quiet else "all",
+        secrets=secrets,
+    )
+    try:
+        if options.quiet:
+            print(target, file=out)
+        recap.write(outcome)
+    except BrokenPipeError:
+        pass

@@ -138,6 +138,23 @@ def test_quiet_prints_the_recap_of_problems(make_lab: Callable[..., Any], tmp_pa
     assert_no_secret(run)
 
 
+def test_a_reader_that_stops_early_costs_neither_the_reports_nor_the_exit_code(
+    make_lab: Callable[..., Any], tmp_path: Path
+) -> None:
+    # as in `acmerun runbook.yml --report r.json | head -1`
+    lab = make_lab(sites=["earth"], dead=["spine03.*"])
+    run = processes.start_acmerun(
+        str(DATA / "audit.yml"), "--report", "r.json", "--junit", "r.xml",
+        env=lab_environment(lab.url), cwd=tmp_path,
+    )  # fmt: skip
+    assert run.readline() == f"target: inventory {lab.url}\n"
+    assert run.proc.stdout is not None
+    run.proc.stdout.close()
+    assert run.wait(timeout=60) == 3
+    assert len(json.loads((tmp_path / "r.json").read_text())["hosts"]) == EARTH_HOSTS
+    assert ET.parse(tmp_path / "r.xml").getroot().tag == "testsuites"
+
+
 def test_output_has_no_color_when_not_a_terminal(lab: Any, tmp_path: Path) -> None:
     run = acmerun(str(DATA / "audit.yml"), env=lab_environment(lab.url), cwd=tmp_path)
     assert run.returncode == 0
