@@ -24,12 +24,8 @@ from typing import Any, NoReturn
 
 import click
 
-from acmerun import __version__
+from acmerun import DEFAULT_WORKERS, __version__
 from acmerun.errors import AcmerunError, BadOptions, ExitCode, RunbookInvalid
-
-#: ``--workers`` when neither the runbook, the command line nor the config file says
-#: (the same as ``acmerun.run.DEFAULT_WORKERS``, which cannot be imported here: it is slow)
-DEFAULT_WORKERS = 50
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 

@@ -38,6 +38,9 @@ STATUSES: tuple[Status, ...] = tuple(Status)
 #: attribute of a nornir Result that a runner sets on a host it did not run
 STATUS_ATTR = "acmerun_status"
 
+#: attribute of the nornir Result of a host the compiled runbook ran: its ``HostOutcome``
+OUTCOME_ATTR = "acmerun_outcome"
+
 
 def mark(host: Host, status: Status, reason: str) -> Result:
     """A nornir Result for a host a runner did not run: ``skipped`` or ``interrupted``."""

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from acmerun import DEFAULT_WORKERS
 from acmerun.acmeos.defaults import INVENTORY_URL_ENV, PASSWORD_ENV, USERNAME_ENV
 from acmerun.config import Config, known_secrets, register_secret
 from acmerun.errors import BadOptions, ExitCode
@@ -42,9 +43,6 @@ if TYPE_CHECKING:
     from acmerun.runbook.model import Runbook
 
 logger = logging.getLogger("acmerun")
-
-#: hosts in flight when neither --workers, the runbook's strategy nor the config says
-DEFAULT_WORKERS = 50
 
 #: how long the main thread waits on the run in one slice (signals are handled between)
 _WAIT_SLICE = 0.2
@@ -315,11 +313,16 @@ def _groups_of(host: Any) -> set[str]:
     return names
 
 
+def workers_for(runbook: Runbook, options: RunOptions) -> int:
+    """Hosts in flight: ``--workers``, else the runbook's, else the config file's, else 50."""
+    return options.workers or runbook.strategy.workers or options.config.workers or DEFAULT_WORKERS
+
+
 def _runner_options(
     runbook: Runbook, compiled: CompiledRunbook, options: RunOptions
 ) -> dict[str, Any]:
     strategy = runbook.strategy
-    workers = options.workers or strategy.workers or options.config.workers or DEFAULT_WORKERS
+    workers = workers_for(runbook, options)
     runner: dict[str, Any] = {
         "num_workers": workers,
         "max_fail_percentage": strategy.max_fail_percentage,

@@ -136,7 +136,7 @@ def _client(dask: Any, address: ClusterAddress) -> Iterator[Any]:
 def _specs(
     shards: list[Shard], total: int, runbook: Runbook, options: RunOptions, nr: Nornir
 ) -> list[ShardSpec]:
-    from acmerun.run import DEFAULT_WORKERS, _inventory_url
+    from acmerun.run import _inventory_url, workers_for
 
     plugin = runbook.inventory.plugin
     inventory: dict[str, Any] = dict(runbook.inventory.options)
@@ -152,8 +152,7 @@ def _specs(
     # were put there), else the environment; workers fall back to the factory ones
     username = nr.inventory.defaults.username or os.environ.get(USERNAME_ENV)
     password = nr.inventory.defaults.password or os.environ.get(PASSWORD_ENV)
-    strategy = runbook.strategy
-    workers = options.workers or strategy.workers or options.config.workers or DEFAULT_WORKERS
+    workers = workers_for(runbook, options)
     text = options.runbook.read_text(encoding="utf-8")
     run_id = uuid.uuid4().hex[:12]
     specs = []

@@ -18,14 +18,13 @@ from nornir.core.inventory import Host
 from nornir.core.task import AggregatedResult, Result, Task
 
 from acmerun.errors import BadOptions, RunbookInvalid
-from acmerun.outcome import STATUS_ATTR, HostOutcome, Status
+from acmerun.outcome import OUTCOME_ATTR, STATUS_ATTR, HostOutcome, Status
 from acmerun.runbook.execute import CompiledStep, HostRun, Ran, worst
 from acmerun.runbook.model import Runbook, Step
 from acmerun.runbook.tasks import TaskNotFound, resolve
 from acmerun.runbook.templating import Expression, compile_text, compile_value
 
 #: attribute of the Result of ``host_task`` that holds the host's ``HostOutcome``
-OUTCOME_ATTR = "acmerun_outcome"
 #: a tag that selects a step whatever --tags says (unless --skip-tags names it)
 ALWAYS = "always"
 

@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from nornir.core.inventory import Host
 from nornir.core.task import MultiResult, Task
 
-from acmerun.outcome import STATUS_ATTR, STATUSES, HostOutcome, Status
+from acmerun.outcome import OUTCOME_ATTR, STATUS_ATTR, STATUSES, HostOutcome, Status
 from acmerun.plugins.processors import Processor
 
 #: attribute of a host's top-level Result holding its HostOutcome (set by the compiled runbook)
-OUTCOME_ATTR = "acmerun_outcome"
 
 
 @dataclass(frozen=True)

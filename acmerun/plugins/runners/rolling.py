@@ -25,7 +25,7 @@ from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 
 from acmerun.acmeos.errors import ConnectionFailure
 from acmerun.errors import BadOptions
-from acmerun.outcome import Status, mark
+from acmerun.outcome import OUTCOME_ATTR, Status, mark
 from acmerun.plugins.runners.strategy import (
     GroupBy,
     Serial,
@@ -344,7 +344,7 @@ class _Rollout:
 
 def _what_happened(result: MultiResult) -> str:
     """``was unreachable`` when the device could not be reached, else ``failed``."""
-    outcome = getattr(result[0], "acmerun_outcome", None) if len(result) else None
+    outcome = getattr(result[0], OUTCOME_ATTR, None) if len(result) else None
     if outcome is not None:
         return "was unreachable" if outcome.status is Status.UNREACHABLE else "failed"
     unreachable = any(isinstance(r.exception, ConnectionFailure) for r in result)
