@@ -226,6 +226,19 @@ def test_versions_survive_a_restart(tmp_path: Path, make_lab: Any) -> None:
     assert set(json.loads(state.read_text())["devices"]) == set(versions)
 
 
+def test_a_lab_serving_fewer_sites_keeps_the_others_versions(tmp_path: Path, make_lab: Any) -> None:
+    state = tmp_path / "lab.json"
+    both = make_lab(sites=["earth", "mars"], leaves=2, state_file=state)
+    for name in ("leaf00.earth", "leaf00.mars"):
+        call(both, name, "POST", "/api/v1/install", {"version": "9.0.1"}, token=login(both, name))
+    both.stop()
+    make_lab(sites=["earth"], leaves=2, state_file=state).stop()
+    again = make_lab(sites=["earth", "mars"], leaves=2, state_file=state)
+    versions = {n: info.version for n, info in again.devices().items()}
+    assert versions["leaf00.earth"] == versions["leaf00.mars"] == "9.0.1"
+    assert len(json.loads(state.read_text())["devices"]) == 16
+
+
 def test_the_state_file_is_loadable_at_every_moment(tmp_path: Path, make_lab: Any) -> None:
     state = tmp_path / "lab.json"
     lab = make_lab(sites=["earth"], leaves=20, state_file=state)

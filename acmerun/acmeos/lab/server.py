@@ -19,9 +19,10 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
@@ -86,6 +87,9 @@ class Lab:
         self._write_pending = False
         self._write: asyncio.Future[None] | None = None
         self._state_error: LabStateError | None = None
+        self._saved_versions: dict[str, str] = {}
+        #: tasks started from callbacks: asyncio keeps only weak references to tasks
+        self._tasks: set[asyncio.Task[None]] = set()
         self.started_at = 0.0
 
     # -- the public interface -------------------------------------------------------------
@@ -185,11 +189,16 @@ class Lab:
             versions = load_state(self._state_path)
             for device in devices:
                 device.version = versions.get(device.name, device.version)
-            save_state(self._state_path, {d.name: d.version for d in devices})
+            # devices of the file that this lab does not serve keep their versions
+            self._saved_versions = versions
+            save_state(self._state_path, self._state_snapshot(devices))
         self.devices_by_name = {device.name: device for device in devices}
         self._connection_budget = _file_budget(
             sum(1 for device in devices if not device.dead), len(devices)
         )
+
+    def _state_snapshot(self, devices: Iterable[Device]) -> dict[str, str]:
+        return {**self._saved_versions, **{d.name: d.version for d in devices}}
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -293,9 +302,12 @@ class Lab:
         if device.stuck:
             return
         loop = asyncio.get_running_loop()
-        loop.call_later(
-            self.config.reboot_seconds, lambda: loop.create_task(self._come_back(device))
-        )
+        loop.call_later(self.config.reboot_seconds, lambda: self._spawn(self._come_back(device)))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _come_back(self, device: Device) -> None:
         if self._stopping is None or self._stopping.is_set():
@@ -345,7 +357,7 @@ class Lab:
             # a write is running: its completion schedules the next one
             return
         self._dirty = False
-        snapshot = {name: device.version for name, device in self.devices_by_name.items()}
+        snapshot = self._state_snapshot(self.devices_by_name.values())
         self._write = asyncio.get_running_loop().run_in_executor(
             None, save_state, self._state_path, snapshot
         )
@@ -380,7 +392,7 @@ class Lab:
             with contextlib.suppress(Exception):
                 await self._write
         if self._state_path is not None:
-            snapshot = {name: device.version for name, device in self.devices_by_name.items()}
+            snapshot = self._state_snapshot(self.devices_by_name.values())
             try:
                 save_state(self._state_path, snapshot)
             except LabStateError as exc:
