@@ -185,6 +185,7 @@ class DeviceAPI:
                 },
             )
         # the install runs on even if the caller goes away; its reboot then follows on its own
+        device.installing = True  # now, so a second request in this loop turn is busy
         install = asyncio.ensure_future(self._run_install(device, version))
         try:
             installed = await asyncio.shield(install)
@@ -218,7 +219,6 @@ class DeviceAPI:
         )
 
     async def _run_install(self, device: Device, version: str) -> bool:
-        device.installing = True
         try:
             if self._config.install_seconds:
                 await asyncio.sleep(self._config.install_seconds)
