@@ -328,7 +328,9 @@ class AcmeOSAPI:
         code = _code(answer)
         if code is None:
             return CommandError(
-                "bad_response", f"unexpected answer (HTTP {status}): {answer!r}", status
+                "bad_response",
+                f"unexpected answer (HTTP {status}): {self._scrub(repr(answer))}",
+                status,
             )
         message = self._scrub(str(answer.get("message", "")))
         if code == "install_failed":
