@@ -66,6 +66,8 @@ def upgrade_os(task: Task, version: str, reboot_timeout: float = REBOOT_TIMEOUT)
     installed = task.run(task=install_os_version, version=version).result
     if task.is_dry_run():
         return Result(host=task.host, result=f"would upgrade {before} -> {version}", changed=True)
+    if installed["status"] == "unchanged":  # upgraded meanwhile by someone else
+        return Result(host=task.host, result="nothing to do", changed=False)
     _device(task).wait_until_up(
         reboot_timeout, expected=float(installed.get("reboot_seconds") or 0)
     )
