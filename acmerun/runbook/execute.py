@@ -202,14 +202,15 @@ class HostRun:
         except NornirSubTaskError as error:
             self.close_connections()
             if cs.fn is not None:
-                outcome.changed = error.result.changed
+                # a change made by a failed attempt stays made, whatever the retries do
+                outcome.changed = outcome.changed or error.result.changed
             if step.timeout is not None and time.monotonic() - begun >= step.timeout:
                 raise _Failure(Status.FAILED, str(DeadlineExceeded(step.timeout))) from None
             raise self._failure(error, group) from None
         finally:
             if cs.fn is None:
                 self._group_outcome(outcome, group)
-        outcome.changed = done.changed
+        outcome.changed = outcome.changed or done.changed
         if any(r.outcome.status is Status.INTERRUPTED for r in group):
             outcome.status = Status.INTERRUPTED
             return
@@ -222,7 +223,7 @@ class HostRun:
             self.vars[step.register] = self.extra_vars.get(step.register, value)
         for check in cs.asserts:
             if not self._holds(check, f"assert {check.source}"):
-                if self.changed and task.is_dry_run():
+                if (self.changed or outcome.changed) and task.is_dry_run():
                     # the device was not changed, so a check of the change cannot hold
                     outcome.status = Status.SKIPPED
                     outcome.error = (
@@ -235,7 +236,7 @@ class HostRun:
 
     def _group_outcome(self, outcome: StepOutcome, group: list[Ran]) -> None:
         outcome.steps = [r.outcome for r in group]
-        outcome.changed = any(r.outcome.changed for r in group)
+        outcome.changed = outcome.changed or any(r.outcome.changed for r in group)
 
     def _failure(self, error: NornirSubTaskError, group: list[Ran]) -> _Failure:
         if group:

@@ -94,3 +94,9 @@ def anything(task: Task, **options: Any) -> Result:
 
 
 NOT_A_TASK = 42
+
+
+def change_once(task: Task) -> Result:
+    """Changes the device on its first call only (an install), then finds nothing to do."""
+    n = _count(task, "change_once")
+    return Result(host=task.host, result={"ok": n > 1}, changed=n == 1)
