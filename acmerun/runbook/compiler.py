@@ -19,12 +19,12 @@ from nornir.core.task import AggregatedResult, Result, Task
 
 from acmerun.errors import BadOptions, RunbookInvalid
 from acmerun.outcome import OUTCOME_ATTR, STATUS_ATTR, HostOutcome, Status
+from acmerun.plugins.runners.strategy import host_var
 from acmerun.runbook.execute import CompiledStep, HostRun, Ran, worst
 from acmerun.runbook.model import Runbook, Step
 from acmerun.runbook.tasks import TaskNotFound, resolve
 from acmerun.runbook.templating import Expression, compile_text, compile_value
 
-#: attribute of the Result of ``host_task`` that holds the host's ``HostOutcome``
 #: a tag that selects a step whatever --tags says (unless --skip-tags names it)
 ALWAYS = "always"
 
@@ -184,8 +184,12 @@ class CompiledRunbook:
         """The host's redundancy group (``strategy.rolling.group_by``); "" without rolling."""
         if self._group_by is None:
             return ""
+        variables = self.variables(host)
+        # as the runner plugin's own group_by sees a host (docs/rolling.md)
+        for name in ("name", "hostname", "platform"):
+            variables.setdefault(name, host_var(host, name))
         try:
-            return str(self._group_by(self.variables(host)))
+            return str(self._group_by(variables))
         except Exception as error:
             where = f"{self.runbook.path}: strategy.rolling.group_by"
             raise RunbookInvalid([f"{where}: host '{host.name}': {error}"]) from None

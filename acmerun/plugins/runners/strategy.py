@@ -16,7 +16,7 @@ from jinja2 import StrictUndefined, TemplateError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from nornir.core.inventory import Host
 
-from acmerun.errors import BadOptions
+from acmerun.errors import BadOptions, RunbookInvalid
 
 #: what ``group_by`` may be: a template, a function of the host, or None (one group per host)
 GroupBy = str | Callable[[Host], Any] | None
@@ -75,6 +75,8 @@ def name_groups(group_by: GroupBy, namer: Callable[[Host], str], hosts: list[Hos
     for host in hosts:
         try:
             names.append(namer(host))
+        except RunbookInvalid:
+            raise  # a runbook's group_by: its own located error, exit 4
         except Exception as e:
             errors.append(f"{host.name}: {e}")
     if errors:
