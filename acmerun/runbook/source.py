@@ -144,7 +144,7 @@ class _Builder:
         self.problems.append(Problem(line, col, format_path(path), message))
 
     def build(self, node: yaml.Node, path: Path) -> Any:
-        self.source.values.setdefault(path, _mark(node))
+        self.source.values[path] = _mark(node)  # the last built at a path is the one kept
         self._count += 1
         if self._count > MAX_VALUES:
             message = f"the document holds more than {MAX_VALUES} values once its aliases expand"
@@ -200,12 +200,20 @@ class _Builder:
     def mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
         result: dict[str, Any] = {}
         first: dict[str, yaml.Node] = {}
-        merged: list[yaml.Node] = []
+        # merged mappings (``<<: *anchor``) first: the keys written here then override
+        # them, values and positions alike, so errors point at what the user wrote
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE:
+                continue
+            merged = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            # the first of several merged mappings wins: built last, it overrides the others
+            for other in reversed(merged):
+                if not isinstance(other, yaml.MappingNode):
+                    self.problem(other, path, "'<<' merges mappings only")
+                    continue
+                result.update(self.mapping(other, path))
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:
-                merged.extend(
-                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-                )
                 continue
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _PLAIN_SCALARS:
                 self.problem(key_node, path, "a key must be a plain string")
@@ -226,12 +234,6 @@ class _Builder:
             where: Path = (*path, key)
             self.source.keys[where] = _mark(key_node)
             result[key] = self.build(value_node, where)
-        for other in merged:
-            if not isinstance(other, yaml.MappingNode):
-                self.problem(other, path, "'<<' merges mappings only")
-                continue
-            for key, value in self.mapping(other, path).items():
-                result.setdefault(key, value)
         return result
 
 

@@ -138,3 +138,13 @@ def test_validate_paths_walks_folders_for_yml_and_yaml(tmp_path: Path) -> None:
     checked, errors = validate_paths([str(tmp_path)])
     assert checked == [str(tmp_path / "a.yml"), str(tmp_path / "sub" / "b.yaml")]
     assert errors == [f"{tmp_path / 'sub' / 'b.yaml'}:1:1: <root>: 'steps' is a required property"]
+
+
+def test_errors_in_a_step_that_merges_an_anchor_point_at_the_step_itself() -> None:
+    text = (
+        "name: t\nsteps:\n  - &base\n    task: acmeos.upgrade_os\n"
+        "    args: {version: '5.4.1'}\n  - <<: *base\n    args: {version: 5}\n"
+    )
+    with pytest.raises(RunbookInvalid) as raised:
+        load_runbook_text(text, "m.yml")
+    assert raised.value.errors == ["m.yml:7:21: steps[1].args.version: 5 is not of type 'string'"]
