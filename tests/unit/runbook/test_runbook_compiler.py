@@ -478,3 +478,46 @@ def test_an_interrupt_during_a_retry_delay_stops_retrying() -> None:
         1,
         "RuntimeError: attempt 1 failed",
     )
+
+
+def test_a_change_made_by_a_failed_attempt_is_still_reported_after_the_retry(run: Run) -> None:
+    outcomes, _ = run(
+        steps(f"  - {{task: '{T}:change_once', register: r, assert: r.ok, retries: 1}}")
+    )
+    step = outcomes["h1"].steps[0]
+    assert (step.status, step.changed, step.attempts) == (Status.CHANGED, True, 2)
+    assert outcomes["h1"].status is Status.CHANGED
+
+
+def test_check_mode_does_not_fail_a_step_on_its_own_would_be_change(run: Run) -> None:
+    outcomes, _ = run(
+        steps(f"  - {{task: '{T}:change', args: {{what: os}}, register: r, assert: r == 'x'}}"),
+        dry_run=True,
+    )
+    step = outcomes["h1"].steps[0]
+    assert step.status is Status.SKIPPED
+    assert step.error == "check mode: not asserted after a change that was not made: r == 'x'"
+
+
+def test_group_by_in_a_runbook_sees_the_host_name_as_the_runner_documents() -> None:
+    compiled = compile_text(
+        "name: t\nstrategy: {rolling: {group_by: '{{ name }}-{{ site }}'}}\n"
+        f"steps:\n  - task: '{T}:echo'\n"
+    )
+    host = make_nornir(("leaf00.earth",)).inventory.hosts["leaf00.earth"]
+    assert compiled.group_of(host) == "leaf00.earth-earth"
+
+
+def test_a_group_by_that_cannot_name_a_host_is_an_invalid_runbook_not_a_bad_option() -> None:
+    from acmerun.plugins.runners.rolling import RollingRunner
+
+    compiled = compile_text(
+        "name: t\nstrategy: {rolling: {group_by: '{{ nosuch }}'}}\n"
+        f"steps:\n  - task: '{T}:echo'\n"
+    )
+    nr = make_nornir(("h1",)).with_runner(RollingRunner(group_by=compiled.group_of))
+    with pytest.raises(RunbookInvalid) as raised:
+        nr.run(task=compiled.host_task)
+    assert raised.value.errors == [
+        "rb.yml: strategy.rolling.group_by: host 'h1': 'nosuch' is undefined"
+    ]
