@@ -247,13 +247,13 @@ class _ClusterRun:
                 for future in [f for f in pending if f.done()]:
                     self._finished(future, *pending.pop(future))
                 if self.halted is None and self.signal_stop.requested:
-                    self._halt(pending, "interrupt", Status.INTERRUPTED, INTERRUPTED_REASON)
+                    self._halt("interrupt", INTERRUPTED_REASON)
                 if self.halted is None and self._over_limit():
                     reason = (
                         f"not started: max_fail_percentage {self.limit:g}% exceeded "
                         f"({self.failed} of {self.total} hosts failed)"
                     )
-                    self._halt(pending, "max_fail", Status.SKIPPED, reason)
+                    self._halt("max_fail", reason)
                 submit()
             for shard, _ in waiting:
                 self.fate[shard.name] = (
@@ -299,24 +299,14 @@ class _ClusterRun:
     def _over_limit(self) -> bool:
         return self.limit is not None and self.failed * 100 > self.limit * self.total
 
-    def _halt(
-        self,
-        pending: dict[Any, tuple[Shard, ShardSpec]],
-        cause: str,
-        status: Status,
-        reason: str,
-    ) -> None:
+    def _halt(self, cause: str, reason: str) -> None:
         self.halted = {"cause": cause, "reason": reason}
         logger.info("cluster run stops: %s", reason)
         self._why.set(self.halted)
         self._stop_event.set()
-        waiting = [f for f, (shard, _) in pending.items() if shard.name not in self.started]
-        if waiting:
-            self.client.cancel(waiting)
-        for future in waiting:
-            shard, _ = pending.pop(future)
-            self.fate[shard.name] = (status, reason)
-            self.say(f"shard {shard.name}: {len(shard.hosts)} hosts not started")
+        # submitted shards are not cancelled: one may already run on a worker without the
+        # driver knowing yet. Each sees the stop as it starts and reports its hosts not
+        # started; waiting for them keeps the lock held until no device is in flight.
 
     def _finished(self, future: Any, shard: Shard, spec: ShardSpec) -> None:
         attempts = self.started.get(shard.name, [])
