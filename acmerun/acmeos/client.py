@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from typing import Any, TypedDict, cast
 
@@ -47,7 +46,6 @@ RECONNECT_MAX_PAUSE = 1.0
 #: logging out is a courtesy: never wait long for it
 LOGOUT_TIMEOUT = 2.0
 
-_VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
 _JSON = "application/json"
 _SESSION = "/api/v1/session"
 
@@ -79,7 +77,7 @@ class InstallReport(TypedDict):
 
 def check_version(version: object) -> str:
     """``version`` if it is an X.Y.Z string (digits only), else ``InvalidVersion``."""
-    if not isinstance(version, str) or _VERSION.fullmatch(version) is None:
+    if not isinstance(version, str) or defaults.VERSION_PATTERN.fullmatch(version) is None:
         raise InvalidVersion(version)
     return version
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 #: the credentials an AcmeOS device accepts out of the box (and the lab, unless told otherwise)
 FACTORY_USERNAME = "admin"
 FACTORY_PASSWORD = "acme-factory"
@@ -12,6 +14,12 @@ PASSWORD_ENV = "ACMEOS_PASSWORD"
 
 #: environment variable naming the inventory service (the lab's or a real one)
 INVENTORY_URL_ENV = "ACME_INVENTORY_URL"
+
+#: where an inventory service (the lab's, or a real one) lists its hosts
+INVENTORY_HOSTS_PATH = "/api/v1/inventory/hosts"
+
+#: an AcmeOS version: X.Y.Z, digits only (use ``fullmatch``)
+VERSION_PATTERN = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
 
 #: socket timeouts of the client, in seconds
 CONNECT_TIMEOUT = 5.0

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import re
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
+from acmerun.acmeos.defaults import VERSION_PATTERN
 from acmerun.acmeos.lab.config import SLOW_SECONDS, LabConfig
 from acmerun.acmeos.lab.fleet import Device
 
@@ -25,7 +25,6 @@ from acmerun.acmeos.lab.fleet import Device
 MAX_SESSIONS = 256
 TOKEN_HEADER = "X-Auth-Token"
 
-_VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\Z")
 _Handler = Callable[[Device, web.BaseRequest], Awaitable[web.StreamResponse]]
 
 
@@ -167,7 +166,7 @@ class DeviceAPI:
         version = data.get("version")
         if not isinstance(version, str):
             return error(400, "bad_request", "version must be a string such as '5.4.1'")
-        if not _VERSION.match(version):
+        if not VERSION_PATTERN.fullmatch(version):
             return error(
                 400, "invalid_version", f"invalid version {version!r}: expected X.Y.Z, e.g. 5.4.1"
             )

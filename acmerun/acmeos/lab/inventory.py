@@ -8,12 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from acmerun.acmeos.defaults import INVENTORY_HOSTS_PATH
 from acmerun.acmeos.lab.device import json_response, not_allowed, not_found
 
 if TYPE_CHECKING:
     from acmerun.acmeos.lab.server import Lab
-
-HOSTS_PATH = "/api/v1/inventory/hosts"
 
 
 def _filter_values(request: web.BaseRequest, name: str) -> set[str] | None:
@@ -32,7 +31,7 @@ class InventoryAPI:
         self._hosts: list[dict[str, Any]] = []
         self._all_hosts = b""
         self._routes: dict[str, Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]] = {
-            HOSTS_PATH: self._hosts_answer,
+            INVENTORY_HOSTS_PATH: self._hosts_answer,
             "/lab/downtime": self._downtime,
             "/lab/devices": self._devices,
         }

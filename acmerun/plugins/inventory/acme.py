@@ -38,9 +38,6 @@ __all__ = [
 
 #: the name of the plugin (inventory ``plugin:`` in a runbook, nornir's registry)
 INVENTORY_NAME = "ACMEInventory"
-HOSTS_PATH = "/api/v1/inventory/hosts"
-CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 60.0
 
 
 class InventoryError(BadOptions):
@@ -128,7 +125,8 @@ class ACMEInventory:
             query["site"] = ",".join(self.filter_sites)
         if self.filter_dev_types is not None:
             query["dev_type"] = ",".join(self.filter_dev_types)
-        url = base.rstrip("/") + HOSTS_PATH + (f"?{urlencode(query)}" if query else "")
+        path = defaults.INVENTORY_HOSTS_PATH
+        url = base.rstrip("/") + path + (f"?{urlencode(query)}" if query else "")
         if (self.filter_sites is not None and not self.filter_sites) or (
             self.filter_dev_types is not None and not self.filter_dev_types
         ):
@@ -138,7 +136,9 @@ class ACMEInventory:
                 response = pool.request(
                     "GET",
                     url,
-                    timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT),
+                    timeout=urllib3.Timeout(
+                        connect=defaults.CONNECT_TIMEOUT, read=defaults.READ_TIMEOUT
+                    ),
                     redirect=False,
                 )
             except urllib3.exceptions.HTTPError as exc:
@@ -147,7 +147,7 @@ class ACMEInventory:
                 ) from None
         if response.status != 200:
             raise InventoryError(
-                f"inventory service at {base} answered HTTP {response.status} for {HOSTS_PATH}"
+                f"inventory service at {base} answered HTTP {response.status} for {path}"
             )
         try:
             hosts = json.loads(response.data)["hosts"]
