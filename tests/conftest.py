@@ -9,9 +9,7 @@ from typing import Any
 
 import pytest
 
-#: the password every test lab uses: every end-to-end test checks it is never written out
-LAB_PASSWORD = "s3cr3t-Lab-Pa55"
-LAB_USERNAME = "netops"
+from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
 
 
 @pytest.fixture(autouse=True)
@@ -66,21 +64,15 @@ def lab_env(lab: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     return lab
 
 
-def lab_subprocess_env(**extra: str) -> dict[str, str]:
-    """Environment for a child ``acmerun`` process: the current one plus ``extra``."""
-    env = dict(os.environ)
-    env.update(extra)
-    return env
-
-
 @pytest.fixture
 def secret_scan(_isolated_environment: None, tmp_path: Path) -> Iterator[Any]:
     """Fails the test if a password shows in a process's output or any file the test left.
 
-    Scans what ``tests.processes`` helpers recorded, then every file under the
+    Scans what ``tests.support.processes`` helpers recorded, then every file under the
     test's folder and the state dir (reports, logs, JUnit, crash logs, locks).
     """
-    from tests.processes import WRONG_PASSWORD, SecretScan, set_scan
+    from tests.support.credentials import WRONG_PASSWORD
+    from tests.support.processes import SecretScan, set_scan
 
     roots = [tmp_path, Path(os.environ["ACMERUN_STATE_DIR"])]
     scan = SecretScan([LAB_PASSWORD, WRONG_PASSWORD], roots)

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
+
 REPO = Path(__file__).resolve().parents[2]
-LAB_USERNAME = "netops"
-LAB_PASSWORD = "s3cr3t-Lab-Pa55"
 
 
 def acmerun_env(url: str, **extra: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests import processes
+from tests.support import processes
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 EARTH_HOSTS = 106

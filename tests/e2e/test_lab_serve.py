@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import LAB_PASSWORD, LAB_USERNAME, lab_subprocess_env
-from tests.processes import record
+from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
+from tests.support.processes import record
+from tests.support.processes import subprocess_env as lab_subprocess_env
 
 READY = re.compile(r"inventory: (http://127\.0\.0\.1:\d+)\n\Z")
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests import processes
-from tests.conftest import LAB_PASSWORD, LAB_USERNAME
+from tests.support import processes
+from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
 
 RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
 FLEET = 848

@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from tests import processes
+from tests.support import processes
+from tests.support.credentials import LAB_PASSWORD
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 LAB_USERNAME = processes.LAB_USERNAME
-LAB_PASSWORD = processes.LAB_PASSWORD
 EARTH_HOSTS = 106
 
 

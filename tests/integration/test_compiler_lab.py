@@ -13,7 +13,7 @@ from nornir import InitNornir
 from acmerun.outcome import HostOutcome, Status
 from acmerun.runbook import load_runbook, load_runbook_text
 from acmerun.runbook.compiler import CompiledRunbook, compile_runbook
-from tests.conftest import LAB_PASSWORD, LAB_USERNAME
+from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
 
 RUNBOOKS = Path(__file__).parents[2] / "runbooks"
 

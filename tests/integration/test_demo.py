@@ -9,7 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import LAB_PASSWORD, LAB_USERNAME, lab_subprocess_env
+from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
+from tests.support.processes import subprocess_env as lab_subprocess_env
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "docs" / "examples" / "demo.py"

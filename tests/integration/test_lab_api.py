@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import LAB_PASSWORD, LAB_USERNAME
+from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
 
 
 class DeviceConnection:

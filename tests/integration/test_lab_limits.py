@@ -6,7 +6,7 @@ import http.client
 import json
 from typing import Any
 
-from tests.conftest import LAB_PASSWORD, LAB_USERNAME
+from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
 
 BODY = json.dumps({"username": LAB_USERNAME, "password": LAB_PASSWORD})
 

@@ -17,7 +17,7 @@ from acmerun.acmeos.errors import AuthenticationError
 from acmerun.plugins.connections.acmeos import CONNECTION_NAME, AcmeOS
 from acmerun.plugins.inventory.acme import ACMEInventory
 from acmerun.plugins.tasks import acmeos
-from tests.conftest import LAB_PASSWORD, LAB_USERNAME
+from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
 
 HOST = "leaf00.earth"
 

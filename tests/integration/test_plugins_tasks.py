@@ -21,7 +21,7 @@ from acmerun.acmeos.errors import (
     RebootTimeout,
 )
 from acmerun.plugins.tasks import acmeos
-from tests.conftest import LAB_PASSWORD
+from tests.support.credentials import LAB_PASSWORD
 
 TARGET = "5.4.1"
 

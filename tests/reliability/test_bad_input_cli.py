@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests import processes
+from tests.support import processes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "runbook"))
 from test_runbook_fuzz import damaged_texts, mutated_runbooks

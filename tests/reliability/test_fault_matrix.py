@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests import processes
+from tests.support import processes
 
 RUNBOOKS = Path(__file__).parent / "runbooks"
 #: earth with 4 leaves: 2 edge, 4 spine, 4 leaf devices

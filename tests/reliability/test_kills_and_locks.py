@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import processes
+from tests.support import processes
 
 RUNBOOKS = Path(__file__).parent / "runbooks"
 HOSTS = 10

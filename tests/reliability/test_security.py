@@ -11,7 +11,7 @@ import pytest
 
 from acmerun.errors import RunbookInvalid
 from acmerun.runbook import load_runbook_text
-from tests import processes
+from tests.support import processes
 
 RUNBOOKS = Path(__file__).parent / "runbooks"
 

@@ -14,9 +14,7 @@ from click.testing import CliRunner
 from acmerun import __version__, run
 from acmerun.cli import cli
 from acmerun.errors import ExitCode
-
-#: a password that must never be written out (the one the test labs use)
-LAB_PASSWORD = "s3cr3t-Lab-Pa55"
+from tests.support.credentials import LAB_PASSWORD
 
 
 def invoke(*args: str, **kwargs: Any) -> Any:

@@ -20,11 +20,9 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-LAB_USERNAME = "netops"
-LAB_PASSWORD = "s3cr3t-Lab-Pa55"
-#: a password the lab refuses, for the wrong-credentials runs: it must not leak either
-WRONG_PASSWORD = "Wr0ng-pa55-w0rd"
+from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
+
+REPO = Path(__file__).resolve().parents[2]
 READY = re.compile(r"inventory: (http://127\.0\.0\.1:\d+)\n\Z")
 
 
@@ -87,6 +85,13 @@ def record(what: str, text: str | bytes | None) -> None:
     """Keep a process's output for the secret scan of the running test."""
     assert _current is not None, "end-to-end processes must run under the secret_scan fixture"
     _current.record(what, text)
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for a child process: the current one plus ``extra``."""
+    env = dict(os.environ)
+    env.update(extra)
+    return env
 
 
 def environment(
