@@ -1,6 +1,6 @@
 """Shared helpers of the benchmarks: a lab process, timed child processes, figures, results.
 
-Every benchmark starts its own lab (``python -m acmerun.acmeos.lab serve``) and
+Every benchmark starts its own lab (``python -m acmerun.lab serve``) and
 measures other programs as separate processes, from their start to their exit:
 
 - ``Lab``: a context manager that starts the lab, waits for its ready line
@@ -97,7 +97,7 @@ class Lab:
         return [
             PYTHON,
             "-m",
-            "acmerun.acmeos.lab",
+            "acmerun.lab",
             "serve",
             "--port",
             "0",

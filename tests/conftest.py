@@ -32,7 +32,7 @@ def make_lab(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     Keyword arguments are ``LabConfig`` fields; the credentials default to the test
     ones above. Every lab started is stopped at the end of the test.
     """
-    from acmerun.acmeos.lab import Lab, LabConfig
+    from acmerun.lab import Lab, LabConfig
 
     labs: list[Any] = []
 

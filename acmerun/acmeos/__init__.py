@@ -1,4 +1,4 @@
-"""AcmeOS: the device client (``AcmeOSAPI``), its errors, and the lab (``acmerun.acmeos.lab``)."""
+"""AcmeOS: the device client (``AcmeOSAPI``) and its errors; the simulator is ``acmerun.lab``."""
 
 from acmerun.acmeos.client import AcmeOSAPI, InstallReport, Resources, VersionInfo, check_version
 from acmerun.acmeos.errors import (

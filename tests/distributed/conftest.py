@@ -50,7 +50,7 @@ def start_lab() -> Iterator[Callable[..., str]]:
             [
                 sys.executable,
                 "-m",
-                "acmerun.acmeos.lab",
+                "acmerun.lab",
                 "serve",
                 "--port",
                 "0",

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from acmerun.acmeos.lab import Lab, LabConfig
+from acmerun.lab import Lab, LabConfig
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "acmeos-api.md"
 #: the inventory URL the page uses, replaced with the test lab's

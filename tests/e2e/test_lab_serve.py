@@ -1,4 +1,4 @@
-"""``python -m acmerun.acmeos.lab serve`` as a process: ready line, signals, state, bad options."""
+"""``python -m acmerun.lab serve`` as a process: ready line, signals, state, bad options."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class LabProcess:
 
     def __init__(self, *options: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "acmerun.acmeos.lab", "serve", *options],
+            [sys.executable, "-m", "acmerun.lab", "serve", *options],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -170,7 +170,7 @@ def test_kill_9_leaves_a_loadable_state_file(tmp_path: Path, processes: list[Lab
 )
 def test_bad_options_exit_5_with_one_error_line(options: tuple[str, ...], message: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "acmerun.acmeos.lab", "serve", *options],
+        [sys.executable, "-m", "acmerun.lab", "serve", *options],
         capture_output=True,
         text=True,
         timeout=30,
@@ -188,7 +188,7 @@ def test_a_corrupt_state_file_exits_5_and_is_left_alone(tmp_path: Path, content:
     state = tmp_path / "lab.json"
     state.write_text(content)
     done = subprocess.run(
-        [sys.executable, "-m", "acmerun.acmeos.lab", "serve", "--state", str(state)],
+        [sys.executable, "-m", "acmerun.lab", "serve", "--state", str(state)],
         capture_output=True,
         text=True,
         timeout=30,

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 def start_fleet_lab(*options: str) -> processes.LabProcess:
     """The default fleet (8 sites, 848 devices) in a lab process, with ``options``."""
     lab = processes.LabProcess(
-        [sys.executable, "-m", "acmerun.acmeos.lab", "serve", "--username", LAB_USERNAME,
+        [sys.executable, "-m", "acmerun.lab", "serve", "--username", LAB_USERNAME,
          "--install-seconds", "0.05", "--reboot-seconds", "0.3", *options],
         env=processes.environment(ACMEOS_LAB_PASSWORD=LAB_PASSWORD),
         cwd=None,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from acmerun.acmeos.lab import Lab, LabConfig, LabStartError, LabStateError
+from acmerun.lab import Lab, LabConfig, LabStartError, LabStateError
 from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
 
 CREDENTIALS = json.dumps({"username": LAB_USERNAME, "password": LAB_PASSWORD}).encode()

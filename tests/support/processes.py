@@ -206,7 +206,7 @@ def start_acmerun(*args: str, env: dict[str, str], cwd: Path) -> Process:
 
 
 class LabProcess(Process):
-    """``python -m acmerun.acmeos.lab serve``: one small site on loopback."""
+    """``python -m acmerun.lab serve``: one small site on loopback."""
 
     url: str = ""
 
@@ -217,7 +217,7 @@ def start_lab(*options: str, cwd: Path | None = None, leaves: int = 4) -> LabPro
         [
             sys.executable,
             "-m",
-            "acmerun.acmeos.lab",
+            "acmerun.lab",
             "serve",
             "--site",
             "earth",

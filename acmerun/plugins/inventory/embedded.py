@@ -18,7 +18,7 @@ from acmerun import paths
 from acmerun.acmeos import defaults
 
 if TYPE_CHECKING:
-    from acmerun.acmeos.lab import Lab
+    from acmerun.lab import Lab
 
 #: file in the state directory that keeps the embedded fleet's versions
 STATE_FILE = "lab-state.json"
@@ -45,7 +45,7 @@ def start_embedded_lab() -> Lab:
     global _lab
     with _lock:
         if _lab is None:
-            from acmerun.acmeos.lab import Lab, LabConfig
+            from acmerun.lab import Lab, LabConfig
 
             lab = Lab(
                 LabConfig(

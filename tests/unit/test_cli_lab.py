@@ -9,7 +9,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from acmerun.acmeos.lab.cli import lab, parse_latency
+from acmerun.cli.lab import lab, parse_latency
 
 
 @pytest.mark.parametrize(
@@ -54,8 +54,8 @@ def test_help_lists_every_documented_option() -> None:
 
 def test_importing_the_command_does_not_import_the_lab_machinery() -> None:
     code = (
-        "import sys, acmerun.acmeos.lab.cli; "
-        "print(sorted(m for m in ('aiohttp', 'acmerun.acmeos.lab.server') if m in sys.modules))"
+        "import sys, acmerun.cli.lab; "
+        "print(sorted(m for m in ('aiohttp', 'acmerun.lab.server') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

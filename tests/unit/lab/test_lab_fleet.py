@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from acmerun.acmeos.lab import LabConfig, LabConfigError, LabStateError, site_names
-from acmerun.acmeos.lab.fleet import build_fleet, load_state, save_state
 from acmerun.errors import BadOptions
+from acmerun.lab import LabConfig, LabConfigError, LabStateError, site_names
+from acmerun.lab.fleet import build_fleet, load_state, save_state
 
 
 def test_site_count_takes_the_demo_sites_then_numbered_ones() -> None:

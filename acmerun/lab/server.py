@@ -27,11 +27,11 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
-from acmerun.acmeos.lab.config import LabConfig
-from acmerun.acmeos.lab.device import DeviceAPI
-from acmerun.acmeos.lab.errors import LabError, LabStartError, LabStateError
-from acmerun.acmeos.lab.fleet import Device, DeviceInfo, build_fleet, load_state, save_state
-from acmerun.acmeos.lab.inventory import InventoryAPI
+from acmerun.lab.config import LabConfig
+from acmerun.lab.device import DeviceAPI
+from acmerun.lab.errors import LabError, LabStartError, LabStateError
+from acmerun.lab.fleet import Device, DeviceInfo, build_fleet, load_state, save_state
+from acmerun.lab.inventory import InventoryAPI
 
 #: a dirty state is written at most this often (seconds)
 STATE_WRITE_INTERVAL = 0.1

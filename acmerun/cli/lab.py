@@ -1,7 +1,7 @@
 """``acmerun lab serve``: run the AcmeOS lab in the foreground.
 
 The main ``acmerun`` command adds the ``lab`` group; ``python -m
-acmerun.acmeos.lab`` runs it on its own through ``main()``. Importing this
+acmerun.lab`` runs it on its own through ``main()``. Importing this
 module is cheap: aiohttp and the lab itself are imported when ``serve`` runs.
 """
 
@@ -137,8 +137,8 @@ def serve(
 
     Prints one line, ``inventory: URL``, once every device listens.
     """
-    from acmerun.acmeos.lab.config import LabConfig
-    from acmerun.acmeos.lab.server import Lab
+    from acmerun.lab.config import LabConfig
+    from acmerun.lab.server import Lab
 
     config = LabConfig(
         sites=list(site_list) if site_list else sites,

@@ -18,8 +18,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from acmerun.acmeos.lab.config import EDGES_PER_SITE, SPINES_PER_SITE, LabConfig
-from acmerun.acmeos.lab.errors import LabStateError
+from acmerun.lab.config import EDGES_PER_SITE, SPINES_PER_SITE, LabConfig
+from acmerun.lab.errors import LabStateError
 
 #: the format of the state file; a file of another format is refused
 STATE_FORMAT = 1

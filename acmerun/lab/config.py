@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from acmerun.acmeos.defaults import FACTORY_PASSWORD, FACTORY_USERNAME
-from acmerun.acmeos.lab.errors import LabConfigError
+from acmerun.lab.errors import LabConfigError
 
 #: the sites of the nornir3 demo, in order; a count of sites takes the first N
 SITE_NAMES = ("mercury", "venus", "earth", "mars", "jupyter", "uranus", "saturn", "neptune")

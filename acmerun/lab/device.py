@@ -18,8 +18,8 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
 from acmerun.acmeos.defaults import VERSION_PATTERN
-from acmerun.acmeos.lab.config import SLOW_SECONDS, LabConfig
-from acmerun.acmeos.lab.fleet import Device
+from acmerun.lab.config import SLOW_SECONDS, LabConfig
+from acmerun.lab.fleet import Device
 
 #: sessions a device remembers; logging in past this forgets the oldest
 MAX_SESSIONS = 256

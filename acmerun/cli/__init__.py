@@ -31,7 +31,7 @@ _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 #: commands whose module is imported only when they run: name -> (module, attribute, help)
 _LAZY_COMMANDS = {
-    "lab": ("acmerun.acmeos.lab.cli", "lab", "Run the AcmeOS lab: a simulated fleet on loopback."),
+    "lab": ("acmerun.cli.lab", "lab", "Run the AcmeOS lab: a simulated fleet on loopback."),
 }
 
 

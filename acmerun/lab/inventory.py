@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from acmerun.acmeos.defaults import INVENTORY_HOSTS_PATH
-from acmerun.acmeos.lab.device import json_response, not_allowed, not_found
+from acmerun.lab.device import json_response, not_allowed, not_found
 
 if TYPE_CHECKING:
-    from acmerun.acmeos.lab.server import Lab
+    from acmerun.lab.server import Lab
 
 
 def _filter_values(request: web.BaseRequest, name: str) -> set[str] | None:

@@ -2,10 +2,10 @@
 
 ``with Lab(LabConfig(sites=["earth"])) as lab: ...`` serves the fleet in a
 thread; ``lab.url`` is its inventory API. ``acmerun lab serve`` runs the same
-lab in the foreground (``acmerun.acmeos.lab.cli``).
+lab in the foreground (``acmerun.cli.lab``).
 
 The names below are imported on first use, so that importing the CLI module
-(``acmerun.acmeos.lab.cli``) does not import aiohttp.
+(``acmerun.cli.lab``) does not import aiohttp.
 """
 
 from __future__ import annotations
@@ -14,20 +14,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from acmerun.acmeos.lab.config import LabConfig, site_names
-    from acmerun.acmeos.lab.errors import LabConfigError, LabError, LabStartError, LabStateError
-    from acmerun.acmeos.lab.fleet import DeviceInfo
-    from acmerun.acmeos.lab.server import Lab
+    from acmerun.lab.config import LabConfig, site_names
+    from acmerun.lab.errors import LabConfigError, LabError, LabStartError, LabStateError
+    from acmerun.lab.fleet import DeviceInfo
+    from acmerun.lab.server import Lab
 
 _EXPORTS = {
-    "DeviceInfo": "acmerun.acmeos.lab.fleet",
-    "Lab": "acmerun.acmeos.lab.server",
-    "LabConfig": "acmerun.acmeos.lab.config",
-    "LabConfigError": "acmerun.acmeos.lab.errors",
-    "LabError": "acmerun.acmeos.lab.errors",
-    "LabStartError": "acmerun.acmeos.lab.errors",
-    "LabStateError": "acmerun.acmeos.lab.errors",
-    "site_names": "acmerun.acmeos.lab.config",
+    "DeviceInfo": "acmerun.lab.fleet",
+    "Lab": "acmerun.lab.server",
+    "LabConfig": "acmerun.lab.config",
+    "LabConfigError": "acmerun.lab.errors",
+    "LabError": "acmerun.lab.errors",
+    "LabStartError": "acmerun.lab.errors",
+    "LabStateError": "acmerun.lab.errors",
+    "site_names": "acmerun.lab.config",
 }
 
 __all__ = [
