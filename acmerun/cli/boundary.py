@@ -1,0 +1,111 @@
+"""The one error boundary: what a command returns or raises becomes a message and an exit code.
+
+Every expected error (``acmerun.errors``, a bad command line) is one line on
+stderr, ``acmerun: error: ...``, and its documented exit code; anything else is
+a bug: one line naming the crash log that holds the traceback, and exit 250.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import traceback
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from acmerun import __version__
+from acmerun.errors import AcmerunError, ExitCode, RunbookInvalid
+
+#: click settings of every command
+CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def sigterm_interrupts() -> None:
+    """SIGTERM (kill, systemd, a shutdown) stops acmerun as Ctrl-C does: exit 99, not a kill."""
+    import signal
+    import threading
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
+def run_guarded(body: Any) -> int:
+    """Call ``body()`` and turn what it returns or raises into an exit code (the error boundary)."""
+    try:
+        result = body()
+    except RunbookInvalid as exc:
+        for line in exc.errors:
+            error_line(line, prefix=False)
+        n = len(exc.errors)
+        error_line(f"runbook invalid ({n} error{'s' if n != 1 else ''})")
+        return int(exc.exit_code)
+    except AcmerunError as exc:
+        error_line(str(exc))
+        return int(exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help(), err=True)
+        return int(ExitCode.BAD_OPTIONS)
+    except click.UsageError as exc:
+        hint = ""
+        if exc.ctx is not None:
+            hint = f" (see '{exc.ctx.command_path} --help')"
+        error_line(f"{exc.format_message()}{hint}")
+        return int(ExitCode.BAD_OPTIONS)
+    except click.ClickException as exc:
+        error_line(exc.format_message())
+        return int(ExitCode.BAD_OPTIONS)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        error_line("interrupted")
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        silence_stdout()
+        return int(ExitCode.OK)
+    except Exception as exc:
+        log = write_crash_log()
+        where = f"; the traceback is in {log}" if log else ""
+        error_line(f"unexpected error ({type(exc).__name__}){where}")
+        return int(ExitCode.UNEXPECTED)
+    if result is None:
+        return int(ExitCode.OK)
+    return int(result)
+
+
+def error_line(message: str, *, prefix: bool = True) -> None:
+    from acmerun.config import known_secrets
+
+    for secret in known_secrets():
+        message = message.replace(secret, "********")
+    with contextlib.suppress(OSError):
+        click.echo(f"acmerun: error: {message}" if prefix else message, err=True)
+
+
+def write_crash_log() -> Path | None:
+    from acmerun import paths
+    from acmerun.config import known_secrets
+
+    text = traceback.format_exc()
+    for secret in known_secrets():
+        text = text.replace(secret, "********")
+    try:
+        stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+        path = paths.state_dir() / f"crash-{stamp}-{os.getpid()}.log"
+        header = f"acmerun {__version__}, python {sys.version.split()[0]}\nargv: {sys.argv}\n\n"
+        path.write_text(header + text, encoding="utf-8")
+        return path
+    except OSError:
+        return None
+
+
+def silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
