@@ -14,6 +14,8 @@ Exit codes of a run that completed (see ``ExitCode``): 0 every host ok,
 2 a host failed, 3 a host unreachable (none failed), 6 ``--check
 --detailed-exitcode`` found changes to make.
 
+Errors raised outside this tree (the nornir plugins', the lab's) are mapped to
+exit codes in one table, ``EXIT_CODES``, read by the CLI's error boundary.
 Device errors (``acmerun.acmeos.errors``) never reach the boundary: tasks
 turn them into failed results, and reporters read those.
 """
@@ -21,6 +23,7 @@ turn them into failed results, and reporters read those.
 from __future__ import annotations
 
 import enum
+import sys
 
 
 class ExitCode(enum.IntEnum):
@@ -69,3 +72,30 @@ class Interrupted(AcmerunError):
     """The run was stopped by SIGINT or SIGTERM."""
 
     exit_code = ExitCode.INTERRUPTED
+
+
+#: the exception families raised outside this tree that the CLI reports as expected
+#: errors (one line, no crash log), and their exit codes: the one table beside
+#: ``AcmerunError.exit_code``. Families are named ``module:Class`` so that this module
+#: imports nothing; an exception can only be raised once its module is loaded, so a family
+#: whose module is not loaded never matches. The first family that matches wins.
+EXIT_CODES: tuple[tuple[str, ExitCode], ...] = (
+    ("acmerun.plugins.inventory.acme:InventoryError", ExitCode.BAD_OPTIONS),
+    ("acmerun.lab.errors:LabError", ExitCode.BAD_OPTIONS),
+)
+
+
+def exit_code_of(error: BaseException) -> ExitCode | None:
+    """The documented exit code of an expected error; None for anything else (a bug).
+
+    ``AcmerunError`` says its own; other families are looked up in ``EXIT_CODES``.
+    """
+    if isinstance(error, AcmerunError):
+        return error.exit_code
+    for family, code in EXIT_CODES:
+        module_name, _, class_name = family.partition(":")
+        module = sys.modules.get(module_name)
+        kind = getattr(module, class_name, None) if module is not None else None
+        if isinstance(kind, type) and isinstance(error, kind):
+            return code
+    return None

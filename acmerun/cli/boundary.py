@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from acmerun import __version__
-from acmerun.errors import AcmerunError, ExitCode, RunbookInvalid
+from acmerun.errors import ExitCode, RunbookInvalid, exit_code_of
 
 #: click settings of every command
 CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -46,9 +46,6 @@ def run_guarded(body: Any) -> int:
         n = len(exc.errors)
         error_line(f"runbook invalid ({n} error{'s' if n != 1 else ''})")
         return int(exc.exit_code)
-    except AcmerunError as exc:
-        error_line(str(exc))
-        return int(exc.exit_code)
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help(), err=True)
         return int(ExitCode.BAD_OPTIONS)
@@ -68,6 +65,10 @@ def run_guarded(body: Any) -> int:
         silence_stdout()
         return int(ExitCode.OK)
     except Exception as exc:
+        code = exit_code_of(exc)
+        if code is not None:
+            error_line(str(exc))
+            return int(code)
         log = write_crash_log()
         where = f"; the traceback is in {log}" if log else ""
         error_line(f"unexpected error ({type(exc).__name__}){where}")
