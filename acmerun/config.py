@@ -12,7 +12,8 @@ else ``$XDG_CONFIG_HOME/acmerun/config.yml`` when it exists. Every key is option
                                                # --workers says
     report_dir: /var/log/acmerun               # as --report-dir; relative to this file
 
-A mistake in it is a ``BadOptions`` error (exit 5) with ``FILE:LINE:COLUMN``.
+A mistake in it is a ``BadOptions`` error (exit 5) with ``FILE:LINE:COLUMN``. The
+caller adds the password it holds to the run's ``Secrets``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 import yaml
 
 from acmerun import paths
+from acmerun.acmeos.defaults import MASK
 from acmerun.errors import BadOptions
 
 #: environment variable naming the configuration file
@@ -50,7 +52,7 @@ class Config:
     report_dir: Path | None = None
 
     def __repr__(self) -> str:
-        hidden = "***" if self.password is not None else None
+        hidden = MASK if self.password is not None else None
         return (
             f"Config(path={self.path!r}, inventory_url={self.inventory_url!r}, "
             f"username={self.username!r}, password={hidden!r}, workers={self.workers!r}, "
@@ -124,7 +126,6 @@ def parse_config(text: str, path: Path) -> Config:
                 f"{_at(creds['password_env'], path)}: credentials.password_env: "
                 f"the environment variable {env_name} is not set"
             )
-    register_secret(password)
     workers = value(fields.get("workers"), "workers", _is_workers, "a whole number from 1")
     report_dir = value(fields.get("report_dir"), "report_dir", is_text, "a directory")
     return Config(
@@ -179,23 +180,3 @@ def _is_url(v: Any) -> bool:
 
 def _is_workers(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 1
-
-
-_secrets: set[str] = set()
-
-
-def register_secret(secret: str | None) -> None:
-    """Remember a secret (a password) so nothing acmerun writes can contain it."""
-    if secret:
-        _secrets.add(secret)
-
-
-def known_secrets() -> set[str]:
-    """Every secret this process knows of: registered ones and ``$ACMEOS_PASSWORD``."""
-    from acmerun.acmeos.defaults import PASSWORD_ENV
-
-    found = set(_secrets)
-    from_env = os.environ.get(PASSWORD_ENV)
-    if from_env:
-        found.add(from_env)
-    return found

@@ -7,6 +7,7 @@ bug: it is logged with its traceback and the exit code is 250.
     AcmerunError                    exit 250 unless a subclass says otherwise
      ├── RunbookInvalid             4  the runbook (or a file it names) is not valid
      ├── BadOptions                 5  the command line, -e values, config or environment
+     │    └── ReportNotWritten     5  (or the hosts' 2, 3, 99) a report could not be written
      ├── RunbookLocked              7  another run holds the runbook's lock
      └── Interrupted               99  SIGINT / SIGTERM
 
@@ -62,6 +63,15 @@ class BadOptions(AcmerunError):
     exit_code = ExitCode.BAD_OPTIONS
 
 
+class ReportNotWritten(BadOptions):
+    """A report could not be written after the run; the exit code stays the hosts' when
+    they failed (2, 3, 99), else 5."""
+
+    def __init__(self, message: str, exit_code: ExitCode) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 class RunbookLocked(AcmerunError):
     """Another acmerun process is running the same runbook."""
 
@@ -81,6 +91,7 @@ class Interrupted(AcmerunError):
 #: whose module is not loaded never matches. The first family that matches wins.
 EXIT_CODES: tuple[tuple[str, ExitCode], ...] = (
     ("acmerun.plugins.inventory.acme:InventoryError", ExitCode.BAD_OPTIONS),
+    ("acmerun.plugins.runners.strategy:RunnerOptionsError", ExitCode.BAD_OPTIONS),
     ("acmerun.lab.errors:LabError", ExitCode.BAD_OPTIONS),
 )
 

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from acmerun.config import known_secrets
 from acmerun.errors import BadOptions
+from acmerun.secrets import Secrets
 
 
 @contextmanager
-def run_logging(log_file: Path | None) -> Iterator[None]:
+def run_logging(log_file: Path | None, secrets: Secrets) -> Iterator[None]:
     """Every log record and warning goes to ``log_file`` (secrets masked), or nowhere at all.
 
     acmerun's and nornir's records from INFO up, other libraries' from WARNING up.
@@ -32,7 +32,7 @@ def run_logging(log_file: Path | None) -> Iterator[None]:
             handler = logging.FileHandler(log_file, encoding="utf-8")
         except OSError as exc:
             raise BadOptions(f"--log-file {log_file}: {exc.strerror or exc}") from exc
-        handler.setFormatter(ScrubbingFormatter())
+        handler.setFormatter(ScrubbingFormatter(secrets))
     saved = [(lg, lg.level) for lg in (root, *ours)]
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
@@ -52,11 +52,9 @@ def run_logging(log_file: Path | None) -> Iterator[None]:
 class ScrubbingFormatter(logging.Formatter):
     """Log lines with every known secret masked, tracebacks included."""
 
-    def __init__(self) -> None:
+    def __init__(self, secrets: Secrets) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s")
+        self.secrets = secrets
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        for secret in known_secrets():
-            text = text.replace(secret, "********")
-        return text
+        return self.secrets.mask(super().format(record))

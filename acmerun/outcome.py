@@ -1,21 +1,24 @@
 """What happened in a run, per host and per step: the one model every reporter reads.
 
-The compiler builds a ``HostOutcome`` for each host it ran; runners mark hosts they
-never ran (``skipped`` with the reason, or ``interrupted``) with a nornir ``Result``
-carrying ``acmerun_status`` (see ``mark``). ``RunOutcome`` holds every selected host,
-whatever happened to it.
+The compiled runbook builds a ``HostOutcome`` for each host it ran; a host that was
+never run carries a ``NotRun`` record saying why (its group was halted, the fleet
+was, the failure limit was crossed, the run was interrupted...), rendered to text
+only when shown. ``RunOutcome`` holds every selected host, whatever happened to it.
+Every record round-trips through plain data (``to_dict`` / ``from_dict``), which is
+how outcomes cross processes (the cluster) and files (reports).
+
+How nornir ``Result`` objects carry these records is ``acmerun.results``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-
-from nornir.core.inventory import Host
-from nornir.core.task import Result
 
 
 class Status(str, enum.Enum):
@@ -35,18 +38,104 @@ class Status(str, enum.Enum):
 #: the order of the totals in every report
 STATUSES: tuple[Status, ...] = tuple(Status)
 
-#: attribute of a nornir Result that a runner sets on a host it did not run
-STATUS_ATTR = "acmerun_status"
-
-#: attribute of the nornir Result of a host the compiled runbook ran: its ``HostOutcome``
-OUTCOME_ATTR = "acmerun_outcome"
+#: statuses that count as a host's failure (for failure limits, exit codes and JUnit)
+FAILURES: frozenset[Status] = frozenset({Status.FAILED, Status.UNREACHABLE})
 
 
-def mark(host: Host, status: Status, reason: str) -> Result:
-    """A nornir Result for a host a runner did not run: ``skipped`` or ``interrupted``."""
-    result = Result(host=host, result=reason, failed=False, changed=False)
-    setattr(result, STATUS_ATTR, status)
-    return result
+class NotRunKind(str, enum.Enum):
+    """Why a host was not run (or not run to its end)."""
+
+    HALTED_GROUP = "halted_group"  # a host of its redundancy group failed (on_failure: halt_group)
+    HALTED_FLEET = "halted_fleet"  # a host failed with on_failure: halt_all
+    FAILURE_LIMIT = "failure_limit"  # max_fail_percentage was crossed
+    INTERRUPTED = "interrupted"  # SIGINT/SIGTERM before it started
+    UNFINISHED = "unfinished"  # the run ended (abandoned, a crash) before it finished
+    LOST = "lost"  # the process running it was lost (a cluster worker); ``detail`` says how
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_NOT_RUN_STATUS = {
+    NotRunKind.HALTED_GROUP: Status.SKIPPED,
+    NotRunKind.HALTED_FLEET: Status.SKIPPED,
+    NotRunKind.FAILURE_LIMIT: Status.SKIPPED,
+    NotRunKind.INTERRUPTED: Status.INTERRUPTED,
+    NotRunKind.UNFINISHED: Status.INTERRUPTED,
+    NotRunKind.LOST: Status.UNREACHABLE,
+}
+
+
+def over_failure_limit(limit: float | None, failed: int, total: int) -> bool:
+    """True once more than ``limit`` percent of ``total`` hosts failed (``max_fail_percentage``)."""
+    return limit is not None and failed * 100 > limit * total
+
+
+@dataclass(frozen=True)
+class NotRun:
+    """Why a host was not run: the kind, and the host, group and counts behind it."""
+
+    kind: NotRunKind
+    #: the host whose failure halted this one (HALTED_GROUP, HALTED_FLEET)
+    host: str | None = None
+    #: the redundancy group that was halted (HALTED_GROUP)
+    group: str | None = None
+    #: True when ``host`` was unreachable rather than failed
+    unreachable: bool = False
+    #: the limit, and the failed hosts of how many (FAILURE_LIMIT)
+    limit: float | None = None
+    failed: int = 0
+    total: int = 0
+    #: what happened, in words (LOST)
+    detail: str = ""
+
+    @classmethod
+    def interrupted(cls) -> NotRun:
+        """Not started: SIGINT/SIGTERM came first."""
+        return cls(NotRunKind.INTERRUPTED)
+
+    @classmethod
+    def failure_limit(cls, limit: float, failed: int, total: int) -> NotRun:
+        """Not started: more than ``limit`` percent of ``total`` hosts failed."""
+        return cls(NotRunKind.FAILURE_LIMIT, limit=limit, failed=failed, total=total)
+
+    @property
+    def status(self) -> Status:
+        """The status a host not run for this reason is reported with."""
+        return _NOT_RUN_STATUS[self.kind]
+
+    def text(self) -> str:
+        """The reason as reports print it."""
+        happened = "was unreachable" if self.unreachable else "failed"
+        if self.kind is NotRunKind.HALTED_GROUP:
+            return f"not started: {self.host} in redundancy group {self.group} {happened}"
+        if self.kind is NotRunKind.HALTED_FLEET:
+            return f"not started: {self.host} {happened} (on_failure: halt_all)"
+        if self.kind is NotRunKind.FAILURE_LIMIT:
+            return (
+                f"not started: max_fail_percentage {self.limit or 0:g}% exceeded "
+                f"({self.failed} of {self.total} hosts failed)"
+            )
+        if self.kind is NotRunKind.INTERRUPTED:
+            return "not started: run interrupted"
+        if self.kind is NotRunKind.UNFINISHED:
+            return "interrupted before this host finished"
+        return self.detail or "lost before this host finished"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-ready data (fields at their defaults left out)."""
+        data: dict[str, Any] = {"kind": self.kind.value}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name != "kind" and value != f.default:
+                data[f.name] = value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NotRun:
+        """The record ``to_dict`` gave."""
+        names = {f.name for f in dataclasses.fields(cls)} - {"kind"}
+        return cls(NotRunKind(data["kind"]), **{k: v for k, v in data.items() if k in names})
 
 
 @dataclass
@@ -79,16 +168,39 @@ class StepOutcome:
             "steps": [s.to_dict() for s in self.steps],
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StepOutcome:
+        """The step ``to_dict`` gave."""
+        return cls(
+            name=data["name"],
+            task=data["task"],
+            status=Status(data["status"]),
+            changed=bool(data.get("changed")),
+            failed=bool(data.get("failed")),
+            attempts=int(data.get("attempts") or 0),
+            duration=float(data.get("duration") or 0.0),
+            result=data.get("result"),
+            error=data.get("error"),
+            steps=[cls.from_dict(s) for s in data.get("steps", ())],
+        )
+
 
 @dataclass
 class HostOutcome:
-    """One selected host: its status, its steps, and why it failed or was skipped."""
+    """One selected host: its status, its steps, and why it failed or was not run."""
 
     name: str
     status: Status
     steps: list[StepOutcome] = field(default_factory=list)
     error: str | None = None
     duration: float = 0.0
+    #: why the host was not run (None when it was)
+    not_run: NotRun | None = None
+
+    @classmethod
+    def never_run(cls, name: str, reason: NotRun) -> HostOutcome:
+        """A host that was not run, for ``reason``."""
+        return cls(name=name, status=reason.status, error=reason.text(), not_run=reason)
 
     @property
     def changed(self) -> bool:
@@ -97,13 +209,43 @@ class HostOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         """The host as JSON-ready data."""
-        return {
+        data: dict[str, Any] = {
             "status": self.status.value,
             "changed": self.changed,
             "error": self.error,
             "duration": round(self.duration, 6),
             "steps": [s.to_dict() for s in self.steps],
         }
+        if self.not_run is not None:
+            data["not_run"] = self.not_run.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, name: str, data: Mapping[str, Any]) -> HostOutcome:
+        """The host ``to_dict`` gave (its name is the key it was filed under)."""
+        not_run = data.get("not_run")
+        return cls(
+            name=name,
+            status=Status(data["status"]),
+            steps=[StepOutcome.from_dict(s) for s in data.get("steps", ())],
+            error=data.get("error"),
+            duration=float(data.get("duration") or 0.0),
+            not_run=NotRun.from_dict(not_run) if not_run else None,
+        )
+
+
+def walk(steps: Iterable[StepOutcome], prefix: str = "") -> Iterator[tuple[str, StepOutcome]]:
+    """Every step with its path (``post-checks > get_version``), depth first, in run order."""
+    for step in steps:
+        path = f"{prefix}{step.name or step.task}"
+        yield path, step
+        if step.steps:
+            yield from walk(step.steps, f"{path} > ")
+
+
+def leaves(steps: Iterable[StepOutcome]) -> Iterator[tuple[str, StepOutcome]]:
+    """The steps that have no nested steps, with their paths, depth first, in run order."""
+    return ((path, step) for path, step in walk(steps) if not step.steps)
 
 
 @dataclass
@@ -125,23 +267,45 @@ class RunOutcome:
         return {s.value: counts.get(s, 0) for s in STATUSES}
 
     def failures(self) -> list[tuple[str, str, str]]:
-        """(host, step path, error) for every failed or unreachable step, hosts sorted."""
+        """(host, step path, error) for every failed or unreachable step, hosts sorted.
+
+        A step whose nested steps failed is named by its innermost failed step; a
+        failed host with no failed step (it never ran one) is listed with no path.
+        """
         found: list[tuple[str, str, str]] = []
-
-        def walk(host: str, steps: list[StepOutcome], prefix: str) -> None:
-            for s in steps:
-                path = f"{prefix}{s.name}"
-                if s.steps:
-                    walk(host, s.steps, f"{path} > ")
-                if s.status in (Status.FAILED, Status.UNREACHABLE) and not any(
-                    c.status in (Status.FAILED, Status.UNREACHABLE) for c in s.steps
-                ):
-                    found.append((host, path, s.error or s.status.value))
-
         for name in sorted(self.hosts):
-            h = self.hosts[name]
+            host = self.hosts[name]
             before = len(found)
-            walk(name, h.steps, "")
-            if len(found) == before and h.status in (Status.FAILED, Status.UNREACHABLE):
-                found.append((name, "", h.error or h.status.value))
+            for path, step in walk(host.steps):
+                if step.status in FAILURES and not any(c.status in FAILURES for c in step.steps):
+                    found.append((name, path, step.error or step.status.value))
+            if len(found) == before and host.status in FAILURES:
+                found.append((name, "", host.error or host.status.value))
         return found
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run as JSON-ready data (hosts sorted by name)."""
+        return {
+            "runbook": self.runbook,
+            "name": self.name,
+            "check": self.check,
+            "started": self.started.isoformat(),
+            "ended": self.ended.isoformat(),
+            "target": self.target,
+            "interrupted": self.interrupted,
+            "hosts": {n: self.hosts[n].to_dict() for n in sorted(self.hosts)},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunOutcome:
+        """The run ``to_dict`` gave."""
+        return cls(
+            runbook=data["runbook"],
+            name=data["name"],
+            check=bool(data["check"]),
+            started=datetime.fromisoformat(data["started"]),
+            ended=datetime.fromisoformat(data["ended"]),
+            hosts={n: HostOutcome.from_dict(n, h) for n, h in data.get("hosts", {}).items()},
+            target=data.get("target", ""),
+            interrupted=bool(data.get("interrupted")),
+        )

@@ -19,6 +19,10 @@ _local = threading.local()
 class DeadlineExceeded(Exception):
     """The current step's timeout ran out."""
 
+    #: a device error as ``acmerun.acmeos.errors`` defines them: reached, may be retried
+    unreachable = False
+    retryable = True
+
     def __init__(self, timeout: float) -> None:
         super().__init__(f"step timed out after {timeout:g}s (its timeout)")
         self.timeout = timeout

@@ -24,3 +24,6 @@ VERSION_PATTERN = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
 #: socket timeouts of the client, in seconds
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
+
+#: what a secret (a password) is replaced with in every message, log line and report
+MASK = "********"

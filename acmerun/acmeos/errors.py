@@ -16,6 +16,10 @@
                                     call (also a ``ValueError``)
 
 No message ever carries the password.
+
+Every class says what a runner needs to know, without naming it: ``unreachable``
+(the device could not be reached: the host is unreachable, not failed) and
+``retryable`` (another attempt may succeed).
 """
 
 from __future__ import annotations
@@ -26,9 +30,16 @@ COMMUNICATION_PROBLEM = "problem communicating with device"
 class AcmeOSError(Exception):
     """Base class of every AcmeOS client error."""
 
+    #: the device could not be reached (the host is unreachable rather than failed)
+    unreachable = False
+    #: another attempt may succeed
+    retryable = True
+
 
 class ConnectionFailure(AcmeOSError):
     """The device could not be reached (the host is *unreachable*)."""
+
+    unreachable = True
 
     def __init__(self, message: str = COMMUNICATION_PROBLEM, *, detail: str = "") -> None:
         super().__init__(message)
@@ -50,6 +61,8 @@ class ReadTimeout(AcmeOSError):
 
 class AuthenticationError(AcmeOSError):
     """The device refused the username or password."""
+
+    retryable = False
 
     def __init__(self, username: str | None, message: str = "") -> None:
         who = f"user {username!r}" if username else "no username given"
@@ -77,13 +90,21 @@ class InstallFailed(CommandError):
 class InvalidVersion(AcmeOSError, ValueError):
     """A version string is not of the form X.Y.Z (digits only)."""
 
+    retryable = False
+
     def __init__(self, version: object) -> None:
         super().__init__(f"invalid AcmeOS version {version!r}: expected X.Y.Z, e.g. '5.4.1'")
         self.version = version
 
 
 class RebootTimeout(AcmeOSError):
-    """After an install, the device did not accept a session again within the timeout."""
+    """After an install, the device did not accept a session again within the timeout.
+
+    Not retried: a retry would find the device still down and report it unreachable,
+    hiding that it never came back.
+    """
+
+    retryable = False
 
     def __init__(self, timeout: float) -> None:
         super().__init__(f"device did not come back within {timeout:g}s after its reboot")

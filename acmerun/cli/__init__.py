@@ -23,6 +23,7 @@ from acmerun import __version__
 from acmerun.cli.boundary import CONTEXT, error_line, run_guarded, sigterm_interrupts
 from acmerun.cli.run import run_command
 from acmerun.errors import BadOptions, ExitCode
+from acmerun.secrets import Secrets
 
 #: commands whose module is imported only when they run: name -> (module, attribute, help)
 _LAZY_COMMANDS = {
@@ -73,10 +74,19 @@ class AcmerunGroup(click.Group):
     ) -> Any:
         """Run the command line; every outcome, error or not, ends in a documented exit code."""
         sigterm_interrupts()
+        secrets = extra.pop("obj", None)
+        if not isinstance(secrets, Secrets):
+            secrets = Secrets.from_environment()
         code = run_guarded(
             lambda: super(AcmerunGroup, self).main(
-                args, prog_name or "acmerun", complete_var, standalone_mode=False, **extra
-            )
+                args,
+                prog_name or "acmerun",
+                complete_var,
+                standalone_mode=False,
+                obj=secrets,
+                **extra,
+            ),
+            secrets,
         )
         if not standalone_mode:
             return code

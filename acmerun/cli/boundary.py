@@ -11,6 +11,7 @@ import contextlib
 import os
 import sys
 import traceback
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import click
 
 from acmerun import __version__
 from acmerun.errors import ExitCode, RunbookInvalid, exit_code_of
+from acmerun.secrets import Redactor, Secrets
 
 #: click settings of every command
 CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -36,8 +38,16 @@ def sigterm_interrupts() -> None:
         signal.signal(signal.SIGTERM, interrupt)
 
 
-def run_guarded(body: Any) -> int:
-    """Call ``body()`` and turn what it returns or raises into an exit code (the error boundary)."""
+def run_guarded(body: Any, secrets: Secrets | None = None) -> int:
+    """Call ``body()`` and turn what it returns or raises into an exit code (the error boundary).
+
+    Every line it prints, and the crash log, has ``secrets`` (the run's) masked.
+    """
+    secrets = secrets if secrets is not None else Secrets.from_environment()
+
+    def error_line(message: str, *, prefix: bool = True) -> None:
+        _print_error(message, secrets, prefix=prefix)
+
     try:
         result = body()
     except RunbookInvalid as exc:
@@ -69,7 +79,7 @@ def run_guarded(body: Any) -> int:
         if code is not None:
             error_line(str(exc))
             return int(code)
-        log = write_crash_log()
+        log = write_crash_log(secrets)
         where = f"; the traceback is in {log}" if log else ""
         error_line(f"unexpected error ({type(exc).__name__}){where}")
         return int(ExitCode.UNEXPECTED)
@@ -78,27 +88,27 @@ def run_guarded(body: Any) -> int:
     return int(result)
 
 
-def error_line(message: str, *, prefix: bool = True) -> None:
-    from acmerun.config import known_secrets
+def error_line(message: str, secrets: Secrets | None = None, *, prefix: bool = True) -> None:
+    """``acmerun: error: MESSAGE`` on stderr, secrets masked; a closed stderr is not an error."""
+    _print_error(message, secrets or Secrets.from_environment(), prefix=prefix)
 
-    for secret in known_secrets():
-        message = message.replace(secret, "********")
+
+def _print_error(message: str, secrets: Secrets, *, prefix: bool) -> None:
+    message = secrets.mask(message)
     with contextlib.suppress(OSError):
         click.echo(f"acmerun: error: {message}" if prefix else message, err=True)
 
 
-def write_crash_log() -> Path | None:
+def write_crash_log(secrets: Iterable[str]) -> Path | None:
+    """The traceback being handled, in a crash log in the state directory; its path."""
     from acmerun import paths
-    from acmerun.config import known_secrets
 
-    text = traceback.format_exc()
-    for secret in known_secrets():
-        text = text.replace(secret, "********")
+    text = Redactor(secrets).text(traceback.format_exc())
     try:
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
         path = paths.state_dir() / f"crash-{stamp}-{os.getpid()}.log"
         header = f"acmerun {__version__}, python {sys.version.split()[0]}\nargv: {sys.argv}\n\n"
-        path.write_text(header + text, encoding="utf-8")
+        path.write_text(Redactor(secrets).text(header) + text, encoding="utf-8")
         return path
     except OSError:
         return None

@@ -126,6 +126,12 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     metavar="KEY",
     help="With --cluster: the host-data key that splits the hosts into shards.",
 )
+@click.option(
+    "--lab",
+    is_flag=True,
+    help="Run against the embedded lab (a simulated fleet on loopback), whatever inventory is "
+    "configured. Without an inventory configured, this is needed unless at a terminal.",
+)
 def run_command(
     runbook: Path,
     check: bool,
@@ -147,6 +153,7 @@ def run_command(
     wait_lock: float,
     cluster: str | None,
     shard_by: str,
+    lab: bool,
 ) -> int:
     """Run RUNBOOK against its inventory (`acmerun RUNBOOK` is the same).
 
@@ -156,17 +163,25 @@ def run_command(
     """
     from acmerun.config import load_config
     from acmerun.extra_vars import parse_extra_vars
-    from acmerun.run import RunOptions, execute
+    from acmerun.secrets import Secrets
+    from acmerun.session import Executor, RunOptions, execute
 
     if detailed_exitcode and not check:
         raise BadOptions("--detailed-exitcode only has a meaning with --check")
     if list_hosts and list_steps:
         raise BadOptions("--list-hosts and --list-steps cannot be used together")
+    executor: Executor | None = None
     if cluster is not None:
         from acmerun.distributed import parse_cluster, require_distributed
 
-        parse_cluster(cluster)
+        address = parse_cluster(cluster)
         require_distributed()
+        from acmerun.distributed.driver import ClusterExecutor
+
+        executor = ClusterExecutor(address, shard_by)
+    secrets = click.get_current_context().find_object(Secrets) or Secrets.from_environment()
+    config = load_config(config_file)
+    secrets.add(config.password)
     options = RunOptions(
         runbook=runbook,
         check=check,
@@ -184,12 +199,14 @@ def run_command(
         quiet=quiet,
         no_color=no_color or bool(os.environ.get("NO_COLOR")),
         log_file=log_file,
-        config=load_config(config_file),
+        config=config,
         wait_lock=wait_lock,
         cluster=cluster,
         shard_by=shard_by,
+        lab=lab,
+        secrets=secrets,
     )
-    result = execute(options)
+    result = execute(options, executor=executor)
     if result.abandoned:
         _exit_now(result.exit_code)
     return result.exit_code

@@ -1,7 +1,8 @@
 """The driver of a cluster run: shards submitted as Dask tasks, their hosts merged.
 
-``run_on_cluster`` gets the hosts a local run would run (inventory, filter and
-``--limit`` applied) and returns a ``HostOutcome`` for every one of them.
+``ClusterExecutor`` is the session's ``Executor`` for ``--cluster``: it gets the
+prepared run (inventory, filter and ``--limit`` applied, every selected host's
+redundancy group known) and returns a ``HostOutcome`` for every selected host.
 
 What holds under faults:
 
@@ -25,30 +26,21 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import queue
 import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
-from acmerun.acmeos.defaults import PASSWORD_ENV, USERNAME_ENV
-from acmerun.config import known_secrets
-from acmerun.distributed import ClusterAddress, parse_cluster, require_distributed
+from acmerun.defaults import INVENTORY_PLUGIN
+from acmerun.distributed import ClusterAddress, require_distributed
 from acmerun.distributed.shards import Shard, host_values, plan_shards
 from acmerun.distributed.worker import STREAM_SECONDS, Secret, ShardSpec, stop_names, topic
 from acmerun.errors import BadOptions
-from acmerun.outcome import HostOutcome, Status, StepOutcome
-from acmerun.plugins.runners.rolling import INTERRUPTED_REASON
-from acmerun.report.redact import Redactor
-
-if TYPE_CHECKING:
-    from nornir.core import Nornir
-
-    from acmerun.run import RunOptions
-    from acmerun.runbook.compiler import CompiledRunbook
-    from acmerun.runbook.model import Runbook
+from acmerun.outcome import FAILURES, HostOutcome, NotRun, NotRunKind, Status, over_failure_limit
+from acmerun.session.record import PreparedRun
+from acmerun.stop import StopToken
 
 logger = logging.getLogger("acmerun")
 
@@ -56,56 +48,36 @@ logger = logging.getLogger("acmerun")
 _WAIT_SLICE = 0.2
 #: seconds to reach an existing scheduler
 CONNECT_TIMEOUT = 10.0
-_ACME_INVENTORY = "ACMEInventory"
 
 
-class ClusterStop:
-    """What a signal asked of the cluster run; ``stop()`` is safe in a signal handler."""
+class ClusterExecutor:
+    """Runs a prepared run's hosts in shards on a Dask cluster (the session's ``Executor``)."""
 
-    def __init__(self) -> None:
-        self.requested = False
+    def __init__(self, address: ClusterAddress, shard_by: str = "site") -> None:
+        self.address = address
+        self.shard_by = shard_by
 
-    def stop(self) -> None:
-        """Stop the run across the cluster (applied by the driver's loop)."""
-        self.requested = True
-
-
-def run_on_cluster(
-    nr: Nornir,
-    selected: list[str],
-    runbook: Runbook,
-    compiled: CompiledRunbook,
-    options: RunOptions,
-    stop: Any,
-    out: TextIO,
-) -> dict[str, HostOutcome]:
-    """Run ``selected`` on the cluster ``options.cluster``; an outcome for every host."""
-    address = parse_cluster(options.cluster or "")
-    dask = require_distributed()
-    hosts = nr.inventory.hosts
-    shards = plan_shards(
-        options.shard_by,
-        selected,
-        host_values(hosts, options.shard_by),
-        lambda name: compiled.group_of(hosts[name]),
-    )
-    signal_stop = ClusterStop()
-    stop.runner = signal_stop
-
-    redactor = Redactor(known_secrets())
-
-    def say(line: str) -> None:
-        if not options.quiet:
-            print(redactor.text(line), file=out, flush=True)
-
-    with _client(dask, address) as client:
-        plural = "s" * (len(shards) != 1)
-        say(f"cluster: {address}, {len(shards)} shard{plural} by {options.shard_by}")
-        specs = _specs(shards, len(selected), runbook, options, nr)
-        run = _ClusterRun(
-            dask, client, shards, specs, len(selected), runbook, signal_stop, stop, say
+    def execute(self, run: PreparedRun, out: TextIO) -> dict[str, HostOutcome]:
+        """Run every selected host on the cluster; an outcome for every one of them."""
+        dask = require_distributed()
+        hosts = run.nornir.inventory.hosts
+        shards = plan_shards(
+            self.shard_by,
+            list(run.selected),
+            host_values(hosts, self.shard_by),
+            run.groups.__getitem__,
         )
-        return run.execute()
+
+        def say(line: str) -> None:
+            if not run.options.quiet:
+                print(run.secrets.mask(line), file=out, flush=True)
+
+        with _client(dask, self.address) as client:
+            plural = "s" * (len(shards) != 1)
+            say(f"cluster: {self.address}, {len(shards)} shard{plural} by {self.shard_by}")
+            specs = _specs(shards, run, self.shard_by)
+            cluster_run = _ClusterRun(dask, client, shards, specs, run, say)
+            return cluster_run.execute()
 
 
 @contextmanager
@@ -133,48 +105,33 @@ def _client(dask: Any, address: ClusterAddress) -> Iterator[Any]:
         yield client
 
 
-def _specs(
-    shards: list[Shard], total: int, runbook: Runbook, options: RunOptions, nr: Nornir
-) -> list[ShardSpec]:
-    from acmerun.run import _inventory_url, workers_for
-
-    plugin = runbook.inventory.plugin
-    inventory: dict[str, Any] = dict(runbook.inventory.options)
-    if plugin == _ACME_INVENTORY:
-        url = _inventory_url(runbook, options.config)
-        if not url:
-            from acmerun.plugins.inventory.acme import embedded_lab
-
-            lab = embedded_lab()
-            url = lab.url if lab is not None else None
-        inventory["url"] = url
-    # what a local run's connections use: the inventory defaults (config-file credentials
-    # were put there), else the environment; workers fall back to the factory ones
-    username = nr.inventory.defaults.username or os.environ.get(USERNAME_ENV)
-    password = nr.inventory.defaults.password or os.environ.get(PASSWORD_ENV)
-    workers = workers_for(runbook, options)
-    text = options.runbook.read_text(encoding="utf-8")
+def _specs(shards: list[Shard], run: PreparedRun, shard_by: str) -> list[ShardSpec]:
+    inventory = run.inventory
+    password = run.nornir.inventory.defaults.password or run.credentials.password
+    username = run.nornir.inventory.defaults.username or run.credentials.username
+    text = run.options.runbook.read_text(encoding="utf-8")
     run_id = uuid.uuid4().hex[:12]
     specs = []
     for shard in shards:
-        shard_inventory = dict(inventory)
-        if plugin == _ACME_INVENTORY and shard.key == "site" and "(none)" not in shard.values:
-            shard_inventory["filter_sites"] = list(shard.values)
+        source = inventory
+        by_site = inventory.plugin == INVENTORY_PLUGIN and shard.key == "site"
+        if by_site and "(none)" not in shard.values:
+            options = {**inventory.options, "filter_sites": list(shard.values)}
+            source = type(inventory)(inventory.plugin, options, inventory.embedded)
         specs.append(
             ShardSpec(
                 run_id=run_id,
                 shard=shard.name,
                 hosts=shard.hosts,
                 runbook_text=text,
-                runbook_path=str(options.runbook),
-                inventory_plugin=plugin,
-                inventory_options=shard_inventory,
-                total_hosts=total,
-                workers=workers,
-                check=options.check,
-                extra_vars=dict(options.extra_vars),
-                tags=options.tags,
-                skip_tags=options.skip_tags,
+                runbook_path=str(run.options.runbook),
+                inventory=source,
+                runner=run.runner,
+                total_hosts=len(run.selected),
+                check=run.options.check,
+                extra_vars=dict(run.options.extra_vars),
+                tags=run.options.tags,
+                skip_tags=run.options.skip_tags,
                 username=username or None,
                 password=Secret(password) if password else None,
             )
@@ -191,26 +148,22 @@ class _ClusterRun:
         client: Any,
         shards: list[Shard],
         specs: list[ShardSpec],
-        total: int,
-        runbook: Runbook,
-        signal_stop: ClusterStop,
-        stop: Any,
+        run: PreparedRun,
         say: Any,
     ) -> None:
         self.dask = dask
         self.client = client
         self.shards = shards
         self.specs = specs
-        self.total = total
-        self.limit = runbook.strategy.max_fail_percentage
-        self.signal_stop = signal_stop
-        self.stop = stop
+        self.total = len(run.selected)
+        self.limit = run.runner.max_fail_percentage
+        self.stop: StopToken = run.stop
         self.say = say
         self.results: dict[str, dict[str, Any]] = {}
         self.failed = 0
         self.started: dict[str, list[str]] = {}  # shard -> workers of its attempts
-        self.fate: dict[str, tuple[Status, str]] = {}  # shard -> status, reason for its others
-        self.halted: dict[str, str] | None = None
+        self.fate: dict[str, NotRun] = {}  # shard -> why its hosts without a result have none
+        self.halted: NotRun | None = None
         self.events: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
     def execute(self) -> dict[str, HostOutcome]:
@@ -242,25 +195,18 @@ class _ClusterRun:
 
         try:
             submit()
-            while pending and not self.stop.abandon:
+            while pending and not self.stop.abandoned:
                 self._drain()
                 for future in [f for f in pending if f.done()]:
                     self._finished(future, *pending.pop(future))
-                if self.halted is None and self.signal_stop.requested:
-                    self._halt("interrupt", INTERRUPTED_REASON)
-                if self.halted is None and self._over_limit():
-                    reason = (
-                        f"not started: max_fail_percentage {self.limit:g}% exceeded "
-                        f"({self.failed} of {self.total} hosts failed)"
-                    )
-                    self._halt("max_fail", reason)
+                if self.halted is None and self.stop.interrupted:
+                    self._halt(NotRun.interrupted())
+                if self.halted is None and over_failure_limit(self.limit, self.failed, self.total):
+                    assert self.limit is not None
+                    self._halt(NotRun.failure_limit(self.limit, self.failed, self.total))
                 submit()
             for shard, _ in waiting:
-                self.fate[shard.name] = (
-                    (Status.SKIPPED, self.halted["reason"])
-                    if self.halted is not None and self.halted["cause"] == "max_fail"
-                    else (Status.INTERRUPTED, INTERRUPTED_REASON)
-                )
+                self.fate[shard.name] = self.halted or NotRun.interrupted()
                 self.say(f"shard {shard.name}: {len(shard.hosts)} hosts not started")
             self._drain(wait=False)
         finally:
@@ -293,16 +239,13 @@ class _ClusterRun:
             if name in self.results:
                 continue
             self.results[name] = data
-            if data.get("status") in (Status.FAILED.value, Status.UNREACHABLE.value):
+            if Status(data.get("status")) in FAILURES:
                 self.failed += 1
 
-    def _over_limit(self) -> bool:
-        return self.limit is not None and self.failed * 100 > self.limit * self.total
-
-    def _halt(self, cause: str, reason: str) -> None:
-        self.halted = {"cause": cause, "reason": reason}
-        logger.info("cluster run stops: %s", reason)
-        self._why.set(self.halted)
+    def _halt(self, reason: NotRun) -> None:
+        self.halted = reason
+        logger.info("cluster run stops: %s", reason.text())
+        self._why.set(reason.to_dict())
         self._stop_event.set()
         # submitted shards are not cancelled: one may already run on a worker without the
         # driver knowing yet. Each sees the stop as it starts and reports its hosts not
@@ -314,13 +257,13 @@ class _ClusterRun:
             result = future.result()
         except self.dask.KilledWorker as exc:
             reason = f"shard {shard.name} lost: the workers running it died ({exc})"
-            self.fate[shard.name] = (Status.UNREACHABLE, reason)
+            self.fate[shard.name] = NotRun(NotRunKind.LOST, detail=reason)
             self.say(f"shard {shard.name}: lost after {len(attempts)} attempts on dying workers")
             return
         except Exception as exc:
             cause = " ".join(str(exc).split()) or type(exc).__name__
             reason = f"shard {shard.name} failed on its worker: {type(exc).__name__}: {cause}"
-            self.fate[shard.name] = (Status.UNREACHABLE, reason)
+            self.fate[shard.name] = NotRun(NotRunKind.LOST, detail=reason)
             self.say(f"shard {shard.name}: {reason}")
             return
         self._keep(result["hosts"])
@@ -335,15 +278,13 @@ class _ClusterRun:
     def _outcomes(self) -> dict[str, HostOutcome]:
         found: dict[str, HostOutcome] = {}
         for shard in self.shards:
-            status, reason = self.fate.get(
-                shard.name, (Status.INTERRUPTED, "interrupted before this host finished")
-            )
+            reason = self.fate.get(shard.name, NotRun(NotRunKind.UNFINISHED))
             for name in shard.hosts:
                 data = self.results.get(name)
                 found[name] = (
-                    host_outcome(name, data)
+                    HostOutcome.from_dict(name, data)
                     if data is not None
-                    else HostOutcome(name, status, error=reason)
+                    else HostOutcome.never_run(name, reason)
                 )
         return found
 
@@ -384,30 +325,4 @@ def _advertised(client: Any) -> set[str]:
     return {r for w in _workers(client).values() for r in (w.get("resources") or {})}
 
 
-def host_outcome(name: str, data: Mapping[str, Any]) -> HostOutcome:
-    """A host's result as a worker sent it (``HostOutcome.to_dict``), back as a HostOutcome."""
-    return HostOutcome(
-        name=name,
-        status=Status(data["status"]),
-        steps=[_step(s) for s in data.get("steps", [])],
-        error=data.get("error"),
-        duration=float(data.get("duration") or 0.0),
-    )
-
-
-def _step(data: Mapping[str, Any]) -> StepOutcome:
-    return StepOutcome(
-        name=data["name"],
-        task=data["task"],
-        status=Status(data["status"]),
-        changed=bool(data.get("changed")),
-        failed=bool(data.get("failed")),
-        attempts=int(data.get("attempts") or 0),
-        duration=float(data.get("duration") or 0.0),
-        result=data.get("result"),
-        error=data.get("error"),
-        steps=[_step(s) for s in data.get("steps", [])],
-    )
-
-
-__all__ = ["STREAM_SECONDS", "ClusterStop", "host_outcome", "run_on_cluster"]
+__all__ = ["STREAM_SECONDS", "ClusterExecutor"]

@@ -18,7 +18,7 @@ from typing import Any
 from acmerun import __version__
 from acmerun.outcome import RunOutcome
 from acmerun.report.atomic import as_utc, timestamped_stem, write_atomic, write_atomic_new
-from acmerun.report.redact import Redactor
+from acmerun.secrets import Redactor
 
 
 class JsonReport:

@@ -17,11 +17,11 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
 
-from acmerun.outcome import HostOutcome, RunOutcome, Status, StepOutcome
+from acmerun.outcome import FAILURES, HostOutcome, RunOutcome, Status, leaves
 from acmerun.report.atomic import as_utc, write_atomic
-from acmerun.report.redact import Redactor
+from acmerun.secrets import Redactor
 
-_FAILURE = (Status.FAILED, Status.UNREACHABLE)
+_FAILURE = FAILURES
 _SKIPPED = (Status.SKIPPED, Status.INTERRUPTED)
 
 # characters XML 1.0 cannot carry at all, even escaped
@@ -104,17 +104,7 @@ def junit_xml(outcome: RunOutcome, *, secrets: Iterable[str | None] = ()) -> str
 
 def _cases(host: HostOutcome, run_name: str) -> list[tuple[str, Status, float, str | None]]:
     """(test name, status, seconds, error) for each test case of one host."""
-    cases: list[tuple[str, Status, float, str | None]] = []
-
-    def walk(steps: list[StepOutcome], prefix: str) -> None:
-        for step in steps:
-            path = f"{prefix}{step.name or step.task}"
-            if step.steps:
-                walk(step.steps, f"{path} > ")
-            else:
-                cases.append((path, step.status, step.duration, step.error))
-
-    walk(host.steps, "")
+    cases = [(path, s.status, s.duration, s.error) for path, s in leaves(host.steps)]
     statuses = {status for _, status, _, _ in cases}
     if not cases or (
         host.status not in (Status.OK, Status.CHANGED) and host.status not in statuses

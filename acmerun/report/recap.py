@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Literal
 
 from rich.console import Console
 from rich.text import Text
 
-from acmerun.outcome import HostOutcome, RunOutcome, Status, StepOutcome
-from acmerun.report.redact import Redactor
+from acmerun.outcome import HostOutcome, RunOutcome, Status, leaves
+from acmerun.secrets import Redactor
 
 #: ``all`` prints a line for every host; ``problems`` only for hosts not ok or changed
 HostsShown = Literal["all", "problems"]
@@ -92,16 +92,7 @@ def render_recap(
 
 def step_counts(host: HostOutcome) -> Counter[Status]:
     """How many of the host's innermost steps ended in each status."""
-    return Counter(step.status for step in leaf_steps(host.steps))
-
-
-def leaf_steps(steps: Iterable[StepOutcome]) -> Iterator[StepOutcome]:
-    """The steps that have no nested steps, depth first, in run order."""
-    for step in steps:
-        if step.steps:
-            yield from leaf_steps(step.steps)
-        else:
-            yield step
+    return Counter(step.status for _, step in leaves(host.steps))
 
 
 def format_duration(seconds: float) -> str:

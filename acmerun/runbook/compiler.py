@@ -2,28 +2,28 @@
 
 ``compile_runbook`` resolves every task and compiles every template and expression
 once; ``CompiledRunbook.host_task`` is then run by nornir on each host and returns a
-``Result`` carrying the host's ``HostOutcome`` (attribute ``acmerun_outcome``).
+``Result`` carrying the host's ``HostOutcome`` (``acmerun.results.attach``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nornir.core.filter import AND, F_BASE, OR, F
 from nornir.core.inventory import Host
-from nornir.core.task import AggregatedResult, Result, Task
+from nornir.core.task import Result, Task
 
-from acmerun.errors import BadOptions, RunbookInvalid
-from acmerun.outcome import OUTCOME_ATTR, STATUS_ATTR, HostOutcome, Status
-from acmerun.plugins.runners.strategy import host_var
+from acmerun.errors import RunbookInvalid
+from acmerun.outcome import HostOutcome, Status
+from acmerun.results import attach
 from acmerun.runbook.execute import CompiledStep, HostRun, Ran, worst
 from acmerun.runbook.model import Runbook, Step
 from acmerun.runbook.tasks import TaskNotFound, resolve
 from acmerun.runbook.templating import Expression, compile_text, compile_value
+from acmerun.stop import StopToken
 
 #: a tag that selects a step whatever --tags says (unless --skip-tags names it)
 ALWAYS = "always"
@@ -117,23 +117,19 @@ class CompiledRunbook:
     """A runbook ready to run: its host task, filter, rolling groups and outcomes."""
 
     def __init__(
-        self, runbook: Runbook, steps: Sequence[CompiledStep], extra_vars: Mapping[str, Any]
+        self,
+        runbook: Runbook,
+        steps: Sequence[CompiledStep],
+        extra_vars: Mapping[str, Any],
+        stop: StopToken | None = None,
     ) -> None:
         self.runbook = runbook
         self.extra_vars = dict(extra_vars)
+        #: the run's stop token: on an interrupt, no host starts a further step
+        self.stop = stop if stop is not None else StopToken()
         self._steps = list(steps)
-        self._stop = threading.Event()
         rolling = runbook.strategy.rolling
         self._group_by = compile_text(rolling.group_by) if rolling is not None else None
-
-    def interrupt(self) -> None:
-        """Start no further step on any host; running steps end, the rest are interrupted."""
-        self._stop.set()
-
-    @property
-    def interrupted(self) -> bool:
-        """True once ``interrupt`` was called."""
-        return self._stop.is_set()
 
     def variables(self, host: Host, check: bool = False) -> dict[str, Any]:
         """What templates see on ``host``: vars < host data < (registered) < extra vars."""
@@ -148,7 +144,7 @@ class CompiledRunbook:
         """The nornir task run once per host: every step in order, nested steps nested."""
         start = time.monotonic()
         run = HostRun(
-            task, self.variables(task.host, task.is_dry_run()), self.extra_vars, self._stop
+            task, self.variables(task.host, task.is_dry_run()), self.extra_vars, self.stop
         )
         try:
             ran = run.run_steps(task, self._steps)
@@ -172,8 +168,7 @@ class CompiledRunbook:
         failed = status in (Status.FAILED, Status.UNREACHABLE)
         summary = error if error is not None else status.value
         result = Result(host=task.host, result=summary, changed=outcome.changed, failed=failed)
-        setattr(result, OUTCOME_ATTR, outcome)
-        return result
+        return attach(result, outcome)
 
     def inventory_filter(self) -> F_BASE | None:
         """The runbook's ``inventory.filter`` as a nornir filter (None when it has none)."""
@@ -186,38 +181,14 @@ class CompiledRunbook:
             return ""
         variables = self.variables(host)
         # as the runner plugin's own group_by sees a host (docs/rolling.md)
-        for name in ("name", "hostname", "platform"):
-            variables.setdefault(name, host_var(host, name))
+        variables.setdefault("name", host.name)
+        for name in ("hostname", "platform"):
+            variables.setdefault(name, getattr(host, name))
         try:
             return str(self._group_by(variables))
         except Exception as error:
             where = f"{self.runbook.path}: strategy.rolling.group_by"
             raise RunbookInvalid([f"{where}: host '{host.name}': {error}"]) from None
-
-    def outcomes(
-        self, selected: Sequence[str], results: AggregatedResult
-    ) -> dict[str, HostOutcome]:
-        """A ``HostOutcome`` for every selected host, whatever happened to it."""
-        found: dict[str, HostOutcome] = {}
-        for name in selected:
-            multi = results.get(name)
-            if not multi:
-                error = "interrupted before this host finished"
-                found[name] = HostOutcome(name=name, status=Status.INTERRUPTED, error=error)
-                continue
-            first = multi[0]
-            outcome = getattr(first, OUTCOME_ATTR, None)
-            marked = getattr(first, STATUS_ATTR, None)
-            if isinstance(outcome, HostOutcome):
-                found[name] = outcome
-            elif marked is not None:
-                reason = None if first.result is None else str(first.result)
-                found[name] = HostOutcome(name=name, status=Status(marked), error=reason)
-            else:
-                text = str(first.exception or first.result or "the host task failed")
-                error = " ".join(text.strip().splitlines()[-1:]) or "the host task failed"
-                found[name] = HostOutcome(name=name, status=Status.FAILED, error=error)
-        return found
 
     def step_lines(self) -> list[str]:
         """The steps as ``--list-steps`` shows them: indented ``name (task)`` lines."""
@@ -238,20 +209,20 @@ class CompiledRunbook:
         return lines
 
 
+def select_steps(
+    runbook: Runbook, tags: Sequence[str] = (), skip_tags: Sequence[str] = ()
+) -> list[Step]:
+    """The runbook's steps that ``tags`` and ``skip_tags`` select (nested steps pruned)."""
+    return _select(runbook.steps, frozenset(tags), frozenset(skip_tags), frozenset())
+
+
 def compile_runbook(
     runbook: Runbook,
     extra_vars: Mapping[str, Any] | None = None,
     tags: Sequence[str] = (),
     skip_tags: Sequence[str] = (),
+    stop: StopToken | None = None,
 ) -> CompiledRunbook:
-    """The runbook ready to run; raises ``BadOptions`` when ``tags`` select no step."""
-    wanted, skipped = frozenset(tags), frozenset(skip_tags)
-    steps = _select(runbook.steps, wanted, skipped, frozenset())
-    if wanted and not steps:
-        known = sorted({t for s in runbook.all_steps() for t in s.tags})
-        listed = ", ".join(known) if known else "none"
-        raise BadOptions(
-            f"--tags {','.join(sorted(wanted))} selects no step of {runbook.path} "
-            f"(its tags: {listed})"
-        )
-    return CompiledRunbook(runbook, [_compile_step(s) for s in steps], extra_vars or {})
+    """The runbook ready to run: the steps ``tags`` and ``skip_tags`` select, compiled."""
+    steps = select_steps(runbook, tags, skip_tags)
+    return CompiledRunbook(runbook, [_compile_step(s) for s in steps], extra_vars or {}, stop)

@@ -3,12 +3,16 @@
 Every step is one ``task.run`` (nested steps are a ``task.run`` of a function that
 runs the children), so nornir's results and processors see the runbook's shape.
 Failures are caught per step and become ``StepOutcome`` records; nothing escapes.
+
+The engine names no vendor: a device error is any exception whose class says
+``unreachable`` (the host could not be reached) and ``retryable`` (another attempt
+may succeed), as the AcmeOS client's errors do; anything else is a failure that a
+retry may fix.
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,21 +22,12 @@ from nornir.core.exceptions import NornirSubTaskError
 from nornir.core.task import MultiResult, Result, Task
 
 from acmerun.acmeos.deadline import DeadlineExceeded, step_deadline
-from acmerun.acmeos.errors import (
-    AcmeOSError,
-    AuthenticationError,
-    ConnectionFailure,
-    InvalidVersion,
-    RebootTimeout,
-)
 from acmerun.outcome import Status, StepOutcome
-from acmerun.report.redact import Redactor
 from acmerun.runbook.model import Step
 from acmerun.runbook.templating import Expression, Renderer
+from acmerun.secrets import Redactor
+from acmerun.stop import StopToken
 
-#: errors a retry cannot fix (a reboot wait has its own timeout: a retry would find the device
-#: still down and report it unreachable, hiding that it never came back)
-_FINAL = (AuthenticationError, InvalidVersion, RebootTimeout)
 _ORDER = (Status.UNREACHABLE, Status.FAILED, Status.CHANGED)
 
 
@@ -88,10 +83,15 @@ def _innermost(error: BaseException) -> BaseException | str:
     return error
 
 
+def _device_error(error: BaseException) -> bool:
+    """True for an exception that says whether it is unreachable and retryable."""
+    return isinstance(getattr(type(error), "unreachable", None), bool)
+
+
 def _describe(error: BaseException | str) -> str:
     if isinstance(error, str):
         return error
-    if isinstance(error, (AcmeOSError, DeadlineExceeded)):
+    if _device_error(error):
         return str(error)
     text = str(error)
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
@@ -105,12 +105,12 @@ class HostRun:
         task: Task,
         variables: dict[str, Any],
         extra_vars: Mapping[str, Any],
-        stop_event: threading.Event,
+        stop: StopToken,
     ) -> None:
         self.host = task.host
         self.vars = variables
         self.extra_vars = extra_vars
-        self.stop_event = stop_event
+        self.stop = stop
         self.redactor = Redactor([task.host.password])
         #: a step before this one changed the host (in check mode: would have)
         self.changed = False
@@ -124,7 +124,7 @@ class HostRun:
         ran: list[Ran] = []
         stopped = False
         for cs in steps:
-            if stopped or self.stop_event.is_set():
+            if stopped or self.stop.interrupted:
                 status = Status.SKIPPED if stopped else Status.INTERRUPTED
                 outcome = StepOutcome(name=cs.step.name, task=cs.step.label, status=status)
                 ran.append(Ran(outcome, Status.OK, stop=stopped))
@@ -180,7 +180,11 @@ class HostRun:
                 return
             except _Failure as failure:
                 last = attempt > step.retries or not failure.retry
-                if last or (delay > 0 and self.stop_event.wait(delay)) or self.stop_event.is_set():
+                if (
+                    last
+                    or (delay > 0 and self.stop.wait_interrupted(delay))
+                    or self.stop.interrupted
+                ):
                     raise
             del task.results[kept:]
             delay *= step.backoff
@@ -245,9 +249,11 @@ class HostRun:
             return _Failure(status, f"{stopped.outcome.name}: {stopped.outcome.error}")
         cause = _innermost(error)
         message = _describe(cause)
-        if isinstance(cause, ConnectionFailure):
+        if isinstance(cause, str) or not _device_error(cause):
+            return _Failure(Status.FAILED, message)
+        if getattr(cause, "unreachable", False):
             return _Failure(Status.UNREACHABLE, message)
-        return _Failure(Status.FAILED, message, retry=not isinstance(cause, _FINAL))
+        return _Failure(Status.FAILED, message, retry=getattr(cause, "retryable", True) is True)
 
     def close_connections(self) -> None:
         """Close the host's device sessions (a retry or the next host reconnects)."""

@@ -190,11 +190,46 @@ def test_credentials_from_the_config_file(lab: Any, tmp_path: Path) -> None:
     assert "nope" not in run.stdout and "nope" not in run.stderr
 
 
-def test_embedded_lab_by_default_and_a_second_run_changes_nothing(tmp_path: Path) -> None:
+def unconfigured() -> dict[str, str]:
+    """The environment of a machine with no inventory service configured."""
     env = environment()
     for var in ("ACME_INVENTORY_URL", "ACMEOS_USERNAME", "ACMEOS_PASSWORD", "ACMERUN_CONFIG"):
         env.pop(var, None)
-    first = acmerun(str(DATA / "upgrade.yml"), "--report", "first.json", env=env, cwd=tmp_path)
+    return env
+
+
+def test_without_an_inventory_a_cron_run_exits_5_and_never_runs_the_simulator(
+    tmp_path: Path,
+) -> None:
+    env = unconfigured()
+    cron = {k: env[k] for k in ("PATH", "PYTHONPATH", "ACMERUN_STATE_DIR", "HOME") if k in env}
+    run = acmerun(str(DATA / "upgrade.yml"), "--report", "r.json", env=cron, cwd=tmp_path)
+    assert run.returncode == 5
+    assert run.stdout == ""
+    assert run.stderr == (
+        "acmerun: error: no inventory service configured (the inventory's url option, "
+        "$ACME_INVENTORY_URL, the config file's inventory.url): set ACME_INVENTORY_URL or the "
+        "config file's inventory.url to use real devices, or pass --lab to run against the "
+        "simulated lab\n"
+    )
+    assert not (tmp_path / "r.json").exists()
+    assert not (Path(env["ACMERUN_STATE_DIR"]) / "lab-state.json").exists()
+
+
+def test_without_an_inventory_a_person_at_a_terminal_gets_the_embedded_lab(
+    tmp_path: Path,
+) -> None:
+    env = unconfigured()
+    code, output = run_on_a_terminal([str(DATA / "audit.yml"), "--no-color"], env=env, cwd=tmp_path)
+    assert code == 0, output
+    assert output.decode().splitlines()[0].startswith("target: embedded AcmeOS lab")
+
+
+def test_embedded_lab_with_lab_and_a_second_run_changes_nothing(tmp_path: Path) -> None:
+    env = unconfigured()
+    first = acmerun(
+        str(DATA / "upgrade.yml"), "--lab", "--report", "first.json", env=env, cwd=tmp_path
+    )
     assert first.returncode == 0, first.stdout + first.stderr
     state = Path(env["ACMERUN_STATE_DIR"]) / "lab-state.json"
     assert first.stdout.splitlines()[0] == (
@@ -202,7 +237,9 @@ def test_embedded_lab_by_default_and_a_second_run_changes_nothing(tmp_path: Path
     )
     totals = json.loads((tmp_path / "first.json").read_text())["totals"]
     assert totals["changed"] > 0 and totals["changed"] + totals["ok"] == EARTH_HOSTS
-    second = acmerun(str(DATA / "upgrade.yml"), "--report", "second.json", env=env, cwd=tmp_path)
+    second = acmerun(
+        str(DATA / "upgrade.yml"), "--lab", "--report", "second.json", env=env, cwd=tmp_path
+    )
     assert second.returncode == 0, second.stdout + second.stderr
     totals = json.loads((tmp_path / "second.json").read_text())["totals"]
     assert (totals["ok"], totals["changed"]) == (EARTH_HOSTS, 0)

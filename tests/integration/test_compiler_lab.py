@@ -11,6 +11,7 @@ import pytest
 from nornir import InitNornir
 
 from acmerun.outcome import HostOutcome, Status
+from acmerun.results import decode
 from acmerun.runbook import load_runbook, load_runbook_text
 from acmerun.runbook.compiler import CompiledRunbook, compile_runbook
 from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
@@ -42,7 +43,7 @@ def run(compiled: CompiledRunbook, check: bool = False) -> dict[str, HostOutcome
     selected = sorted(nr.inventory.hosts)
     results = nr.run(task=compiled.host_task, name=compiled.runbook.name)
     nr.close_connections()
-    return compiled.outcomes(selected, results)
+    return decode(selected, results)
 
 
 def versions(lab: Any) -> dict[str, str]:

@@ -14,9 +14,9 @@ from nornir import InitNornir
 from nornir.core import Nornir
 from nornir.core.task import AggregatedResult
 
-from acmerun.outcome import STATUS_ATTR
 from acmerun.plugins.runners.rolling import RollingRunner
 from acmerun.plugins.tasks import acmeos
+from acmerun.results import host_outcome
 
 GROUP_BY = "{{ site }}-{{ dev_type }}-{{ rack }}"
 #: newer than any version the lab starts a device with, so every device reboots
@@ -69,7 +69,8 @@ def overlapping_downtime(lab: Any) -> list[tuple[str, str]]:
 def fates(result: AggregatedResult) -> dict[str, str]:
     out = {}
     for name, multi in result.items():
-        marked = getattr(multi[0], STATUS_ATTR, None)
+        outcome = host_outcome(name, multi)
+        marked = outcome.status if outcome.not_run is not None else None
         out[name] = str(marked) if marked else ("failed" if multi.failed else "ran")
     return out
 

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.support import processes
+from tests.support.credentials import WRONG_PASSWORD
 
 RUNBOOKS = Path(__file__).parent / "runbooks"
 #: earth with 4 leaves: 2 edge, 4 spine, 4 leaf devices
@@ -165,7 +166,7 @@ def test_a_device_stuck_in_its_reboot_fails_and_halts_its_group(lab: Any, tmp_pa
 def test_wrong_credentials_fail_at_once_without_retries(lab: Any, tmp_path: Path) -> None:
     fleet = lab()
     code, report, elapsed, stdout = run(
-        "credentials.yml", fleet.url, tmp_path, password=processes.WRONG_PASSWORD
+        "credentials.yml", fleet.url, tmp_path, password=WRONG_PASSWORD
     )
     assert code == 2
     assert set(statuses(report).values()) == {"failed"}

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from acmerun import __version__, run
+from acmerun import __version__
+from acmerun import session as run
 from acmerun.cli import cli
 from acmerun.errors import ExitCode
 from tests.support.credentials import LAB_PASSWORD
@@ -116,7 +117,7 @@ def test_bad_config_exits_5_with_its_line(runbook: Path, tmp_path: Path) -> None
 def test_options_reach_the_run(runbook: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[run.RunOptions] = []
 
-    def fake(options: run.RunOptions) -> run.RunResult:
+    def fake(options: run.RunOptions, **kwargs: Any) -> run.RunResult:
         seen.append(options)
         return run.RunResult(3)
 
@@ -157,7 +158,7 @@ def test_unexpected_error_exits_250_with_a_crash_log_and_no_traceback(
 ) -> None:
     monkeypatch.setenv("ACMEOS_PASSWORD", LAB_PASSWORD)
 
-    def broken(options: run.RunOptions) -> run.RunResult:
+    def broken(options: run.RunOptions, **kwargs: Any) -> run.RunResult:
         raise RuntimeError(f"bug while holding {LAB_PASSWORD}")
 
     monkeypatch.setattr(run, "execute", broken)
@@ -177,7 +178,7 @@ def test_unexpected_error_exits_250_with_a_crash_log_and_no_traceback(
 def test_keyboard_interrupt_outside_a_run_exits_99(
     runbook: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def interrupted(options: run.RunOptions) -> run.RunResult:
+    def interrupted(options: run.RunOptions, **kwargs: Any) -> run.RunResult:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(run, "execute", interrupted)

@@ -150,14 +150,14 @@ def test_report_folders_are_created(lab_env: Any, tmp_path: Path) -> None:
 
 def test_workers_precedence(tmp_path: Path) -> None:
     from acmerun.config import Config
-    from acmerun.run import RunOptions, _runner_options
-    from acmerun.runbook.compiler import compile_runbook
     from acmerun.runbook.loader import load_runbook
+    from acmerun.session import RunOptions
+    from acmerun.session.prepare import runner_settings
 
     def workers(runbook: Path, option: int | None, config: int | None) -> int:
         loaded = load_runbook(runbook)
         options = RunOptions(runbook=runbook, workers=option, config=Config(workers=config))
-        return int(_runner_options(loaded, compile_runbook(loaded), options)["num_workers"])
+        return runner_settings(loaded, options).workers
 
     plain = tmp_path / "plain.yml"
     plain.write_text("name: plain\nsteps: [{task: acmeos.get_version}]\n")

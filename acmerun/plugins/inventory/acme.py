@@ -20,13 +20,14 @@ import urllib3
 from nornir.core.inventory import Defaults, Group, Groups, Host, Hosts, Inventory, ParentGroups
 
 from acmerun.acmeos import defaults
-from acmerun.errors import BadOptions
+from acmerun.defaults import INVENTORY_PLUGIN
 from acmerun.plugins.inventory.embedded import (
     embedded_lab,
     start_embedded_lab,
     stop_embedded_lab,
     uses_embedded_lab,
 )
+from acmerun.settings import Inputs, resolve
 
 __all__ = [
     "ACMEInventory",
@@ -37,11 +38,14 @@ __all__ = [
 ]
 
 #: the name of the plugin (inventory ``plugin:`` in a runbook, nornir's registry)
-INVENTORY_NAME = "ACMEInventory"
+INVENTORY_NAME = INVENTORY_PLUGIN
 
 
-class InventoryError(BadOptions):
-    """The inventory service could not be reached or gave an answer that is not an inventory."""
+class InventoryError(Exception):
+    """The inventory service could not be reached or gave an answer that is not an inventory.
+
+    The acmerun CLI reports it as a configuration error (exit 5).
+    """
 
 
 class ACMEInventory:
@@ -59,14 +63,15 @@ class ACMEInventory:
 
     def load(self) -> Inventory:
         """The selected hosts, one group per site; ``InventoryError`` if the service fails."""
-        embedded = uses_embedded_lab(self.url)
+        url = resolve("inventory_url", Inputs({}, {"url": self.url}, environ=os.environ)).value
+        embedded = url is None
         if embedded:
             try:
                 base = start_embedded_lab().url
-            except (BadOptions, OSError) as exc:
+            except Exception as exc:
                 raise InventoryError(f"cannot start the embedded lab: {exc}") from exc
         else:
-            base = self.url or os.environ[defaults.INVENTORY_URL_ENV]
+            base = str(url)
         bases = [u.strip() for u in base.split(",") if u.strip()]
         records = [record for each in bases for record in self._fetch(each)]
 

@@ -32,7 +32,12 @@ _lab: Lab | None = None
 
 def uses_embedded_lab(url: str | None) -> bool:
     """True when an inventory with this ``url`` option would target the embedded lab."""
-    return not (url or os.environ.get(defaults.INVENTORY_URL_ENV))
+    from acmerun.settings import Inputs, resolve
+
+    return (
+        resolve("inventory_url", Inputs(inventory_options={"url": url}, environ=os.environ)).value
+        is None
+    )
 
 
 def embedded_lab() -> Lab | None:

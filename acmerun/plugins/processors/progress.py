@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from nornir.core.inventory import Host
 from nornir.core.task import MultiResult, Task
 
-from acmerun.outcome import OUTCOME_ATTR, STATUS_ATTR, STATUSES, HostOutcome, Status
+from acmerun.outcome import STATUSES, Status
 from acmerun.plugins.processors import Processor
-
-#: attribute of a host's top-level Result holding its HostOutcome (set by the compiled runbook)
+from acmerun.results import host_status
 
 
 @dataclass(frozen=True)
@@ -34,31 +33,6 @@ class ProgressSnapshot:
     done: int
     in_flight: int
     counts: dict[Status, int] = field(default_factory=dict)
-
-
-def host_status(result: MultiResult) -> Status:
-    """A host's final status from the results of its top-level task.
-
-    The ``HostOutcome`` the compiled runbook attaches wins; then the status a
-    runner set on a host it did not run; then nornir's own failed/changed flags.
-    """
-    if not result:
-        return Status.FAILED
-    top = result[0]
-    outcome = getattr(top, OUTCOME_ATTR, None)
-    if isinstance(outcome, HostOutcome):
-        return outcome.status
-    marked = getattr(top, STATUS_ATTR, None)
-    if marked is not None:
-        try:
-            return Status(marked)
-        except ValueError:
-            pass
-    if top.failed:
-        return Status.FAILED
-    if top.changed:
-        return Status.CHANGED
-    return Status.OK
 
 
 class ProgressRecorder(Processor):

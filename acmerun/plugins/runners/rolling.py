@@ -4,8 +4,8 @@ A nornir runner plugin (``runner={"plugin": "RollingRunner", "options": {...}}``
 are grouped by ``group_by``; at most ``max_down`` hosts of a group and ``num_workers``
 hosts overall are in flight at once; ready groups take turns. A failed host halts its
 group, the whole run, or nothing (``on_failure``); ``max_fail_percentage`` and ``stop()``
-stop new hosts from starting anywhere. Every host the runner did not run is in the result
-all the same, marked ``skipped`` or ``interrupted`` with the reason (``acmerun.outcome.mark``).
+(or the run's stop token) stop new hosts from starting anywhere. Every host the runner did
+not run is in the result all the same, with the structured reason (``acmerun.results.not_run``).
 
 One dispatcher (the thread calling ``run``) owns all scheduling state; worker threads
 only run hosts and post their results on a queue, so a host's completion costs a constant
@@ -23,22 +23,23 @@ from queue import SimpleQueue
 from nornir.core.inventory import Host
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 
-from acmerun.acmeos.errors import ConnectionFailure
-from acmerun.errors import BadOptions
-from acmerun.outcome import OUTCOME_ATTR, Status, mark
+from acmerun.defaults import DEFAULT_MAX_DOWN, DEFAULT_ON_FAILURE, DEFAULT_WORKERS, ON_FAILURE
+from acmerun.outcome import NotRun, NotRunKind, over_failure_limit
 from acmerun.plugins.runners.strategy import (
     GroupBy,
+    RunnerOptionsError,
     Serial,
     group_namer,
     name_groups,
     parse_serial,
     serial_batches,
 )
+from acmerun.results import failed_unreachable, not_run
+from acmerun.stop import StopToken
 
 logger = logging.getLogger(__name__)
 
-ON_FAILURE = ("halt_group", "halt_all", "continue")
-INTERRUPTED_REASON = "not started: run interrupted"
+__all__ = ["ON_FAILURE", "RollingRunner", "RunnerOptionsError"]
 
 
 class RollingRunner:
@@ -56,21 +57,30 @@ class RollingRunner:
             host starts anywhere.
         serial: Ansible's batches (a count, ``"N%"``, or a list of them whose last one
             repeats); a batch finishes before the next one starts.
+        fleet_size: the number of hosts ``max_fail_percentage`` is a percentage of (default:
+            the hosts given to ``run``; a shard of a larger run gives the whole run's).
+        stop: a stop token shared with whoever may stop the run (signals, a cluster); the
+            runner starts no new host once it is requested, and marks the hosts it did not
+            start with its reason.
     """
 
     def __init__(
         self,
-        num_workers: int = 20,
+        num_workers: int = DEFAULT_WORKERS,
         group_by: GroupBy = None,
-        max_down: int = 1,
-        on_failure: str = "halt_group",
+        max_down: int = DEFAULT_MAX_DOWN,
+        on_failure: str = DEFAULT_ON_FAILURE,
         max_fail_percentage: float | None = None,
         serial: Serial = None,
+        fleet_size: int | None = None,
+        stop: StopToken | None = None,
     ) -> None:
         _check_whole("num_workers", num_workers)
         _check_whole("max_down", max_down)
+        if fleet_size is not None:
+            _check_whole("fleet_size", fleet_size)
         if on_failure not in ON_FAILURE:
-            raise BadOptions(
+            raise RunnerOptionsError(
                 f"rolling on_failure must be one of {', '.join(ON_FAILURE)}, not {on_failure!r}"
             )
         if max_fail_percentage is not None and (
@@ -78,7 +88,7 @@ class RollingRunner:
             or not isinstance(max_fail_percentage, (int, float))
             or not 0 <= max_fail_percentage <= 100
         ):
-            raise BadOptions(
+            raise RunnerOptionsError(
                 "rolling max_fail_percentage must be a number from 0 to 100, "
                 f"not {max_fail_percentage!r}"
             )
@@ -88,16 +98,18 @@ class RollingRunner:
         self.on_failure = on_failure
         self.max_fail_percentage = max_fail_percentage
         self.serial = serial
+        self.fleet_size = fleet_size
+        self.token = stop if stop is not None else StopToken()
         self._namer = group_namer(group_by)
         self._serial_sizes = parse_serial(serial)
-        self._stop_requested = False
         self._rollout: _Rollout | None = None
+        self.token.on_stop(self._wake)
 
     def run(self, task: Task, hosts: list[Host]) -> AggregatedResult:
         """Run ``task`` over ``hosts``; every host is in the result, in the order given.
 
-        Raises ``BadOptions`` before starting any host when ``group_by`` cannot name a
-        host's redundancy group. A ``KeyboardInterrupt`` reaching the calling thread
+        Raises ``RunnerOptionsError`` before starting any host when ``group_by`` cannot
+        name a host's redundancy group. A ``KeyboardInterrupt`` reaching the calling thread
         stops the run as ``stop()`` does, waits for the hosts in flight, and propagates.
         """
         groups = name_groups(self.group_by, self._namer, hosts)
@@ -113,16 +125,19 @@ class RollingRunner:
         """Start no new host, in this run or any later one; hosts in flight finish.
 
         Safe from any thread and from a signal handler: it sets a flag and posts a wake-up.
+        The hosts not started are reported ``interrupted``.
         """
-        self._stop_requested = True
+        self.token.interrupt()
+
+    def _wake(self, reason: NotRun) -> None:
         rollout = self._rollout
         if rollout is not None:
-            rollout.events.put(None)
+            rollout.events.put(None)  # SimpleQueue.put is reentrant: safe in a signal handler
 
     @property
     def stopped(self) -> bool:
-        """True once ``stop()`` was called."""
-        return self._stop_requested
+        """True once a stop was requested (``stop()`` or the stop token)."""
+        return self.token.requested
 
     def groups_in_flight(self) -> int:
         """Redundancy groups with a host in flight now (for progress displays)."""
@@ -137,7 +152,7 @@ class RollingRunner:
 
 def _check_whole(option: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise BadOptions(f"rolling {option} must be a whole number >= 1, not {value!r}")
+        raise RunnerOptionsError(f"rolling {option} must be a whole number >= 1, not {value!r}")
 
 
 class _Group:
@@ -148,7 +163,7 @@ class _Group:
         self.pending: deque[int] = deque()  # released hosts not started, in input order
         self.running = 0
         self.queued = False  # in the ready deque
-        self.halted: str | None = None  # why the group's other hosts are skipped
+        self.halted: NotRun | None = None  # why the group's other hosts are skipped
 
 
 #: a worker's report: (host index, its results); None wakes the dispatcher after stop()
@@ -185,7 +200,8 @@ class _Rollout:
         self.busy_groups = 0
         self.pending = 0
         self.failed = 0
-        self.closed: str | None = None
+        self.fleet_size = runner.fleet_size or len(hosts)
+        self.closed: NotRun | None = None
 
     def execute(self) -> AggregatedResult:
         workers = [
@@ -198,7 +214,7 @@ class _Rollout:
             self._loop()
         except BaseException:
             # start nothing more, and let the hosts in flight finish before propagating
-            self._close(Status.INTERRUPTED, INTERRUPTED_REASON)
+            self._close(NotRun.interrupted())
             raise
         finally:
             for _ in workers:
@@ -212,8 +228,9 @@ class _Rollout:
 
     def _loop(self) -> None:
         while True:
-            if self.runner.stopped:
-                self._close(Status.INTERRUPTED, INTERRUPTED_REASON)
+            reason = self.runner.token.reason
+            if reason is not None:
+                self._close(reason)
             self._dispatch()
             if self.running == 0 and self.pending == 0:
                 if not self.batches:
@@ -226,7 +243,7 @@ class _Rollout:
         for index in batch:
             group = self.group_of[index]
             if group.halted is not None:
-                self._mark(index, Status.SKIPPED, group.halted)
+                self._mark(index, group.halted)
                 continue
             group.pending.append(index)
             self.pending += 1
@@ -265,37 +282,36 @@ class _Rollout:
         if group.running == 0:
             self.busy_groups -= 1
         if result.failed:
-            self._host_failed(index, group, _what_happened(result))
+            self._host_failed(index, group, failed_unreachable(result))
         if group.pending and not group.queued and self.closed is None:
             group.queued = True
             self.ready.append(group)
 
-    def _host_failed(self, index: int, group: _Group, happened: str) -> None:
+    def _host_failed(self, index: int, group: _Group, unreachable: bool) -> None:
         runner = self.runner
         self.failed += 1
         name = self.hosts[index].name
         if runner.on_failure == "halt_all":
-            self._close(Status.SKIPPED, f"not started: {name} {happened} (on_failure: halt_all)")
+            self._close(NotRun(NotRunKind.HALTED_FLEET, host=name, unreachable=unreachable))
         elif runner.on_failure == "halt_group" and group.halted is None:
-            group.halted = f"not started: {name} in redundancy group {group.name} {happened}"
+            group.halted = NotRun(
+                NotRunKind.HALTED_GROUP, host=name, group=group.name, unreachable=unreachable
+            )
+            happened = "was unreachable" if unreachable else "failed"
             logger.info("%s %s: halting redundancy group %s", name, happened, group.name)
             while group.pending:
                 self.pending -= 1
-                self._mark(group.pending.popleft(), Status.SKIPPED, group.halted)
+                self._mark(group.pending.popleft(), group.halted)
         limit = runner.max_fail_percentage
-        if limit is not None and self.failed * 100 > limit * len(self.hosts):
-            self._close(
-                Status.SKIPPED,
-                f"not started: max_fail_percentage {limit:g}% exceeded "
-                f"({self.failed} of {len(self.hosts)} hosts failed)",
-            )
+        if limit is not None and over_failure_limit(limit, self.failed, self.fleet_size):
+            self._close(NotRun.failure_limit(limit, self.failed, self.fleet_size))
 
-    def _close(self, status: Status, reason: str) -> None:
+    def _close(self, reason: NotRun) -> None:
         """Start no new host: mark every host not started yet with ``reason``."""
         if self.closed is not None:
             return
         self.closed = reason
-        logger.info("no new host starts: %s", reason)
+        logger.info("no new host starts: %s", reason.text())
         unstarted: list[int] = []
         for group in self.groups.values():
             unstarted.extend(group.pending)
@@ -305,18 +321,14 @@ class _Rollout:
         while self.batches:
             unstarted.extend(self.batches.popleft())
         for index in sorted(unstarted):
-            halted = self.group_of[index].halted
-            if halted is not None:
-                self._mark(index, Status.SKIPPED, halted)
-            else:
-                self._mark(index, status, reason)
+            self._mark(index, self.group_of[index].halted or reason)
 
-    def _mark(self, index: int, status: Status, reason: str) -> None:
+    def _mark(self, index: int, reason: NotRun) -> None:
         host = self.hosts[index]
-        self.results[index] = self._report(host, mark(host, status, reason))
+        self.results[index] = self._report(host, not_run(host, reason))
 
     def _lost(self, host: Host) -> MultiResult:
-        return self._report(host, mark(host, Status.INTERRUPTED, INTERRUPTED_REASON))
+        return self._report(host, not_run(host, NotRun.interrupted()))
 
     def _report(self, host: Host, result: Result) -> MultiResult:
         """``result`` as the host's results, counted by the task's processors."""
@@ -340,12 +352,3 @@ class _Rollout:
                     host, Result(host, result=traceback.format_exc(), exception=e, failed=True)
                 )
             self.events.put((index, result))
-
-
-def _what_happened(result: MultiResult) -> str:
-    """``was unreachable`` when the device could not be reached, else ``failed``."""
-    outcome = getattr(result[0], OUTCOME_ATTR, None) if len(result) else None
-    if outcome is not None:
-        return "was unreachable" if outcome.status is Status.UNREACHABLE else "failed"
-    unreachable = any(isinstance(r.exception, ConnectionFailure) for r in result)
-    return "was unreachable" if unreachable else "failed"

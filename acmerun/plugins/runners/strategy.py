@@ -16,12 +16,15 @@ from jinja2 import StrictUndefined, TemplateError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from nornir.core.inventory import Host
 
-from acmerun.errors import BadOptions, RunbookInvalid
-
 #: what ``group_by`` may be: a template, a function of the host, or None (one group per host)
 GroupBy = str | Callable[[Host], Any] | None
 #: what ``serial`` may be
 Serial = int | str | Sequence[int | str] | None
+
+
+class RunnerOptionsError(ValueError):
+    """An option of the rolling runner is invalid, or ``group_by`` cannot name a host's group."""
+
 
 _ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
@@ -40,19 +43,21 @@ def host_var(host: Host, name: str) -> Any:
 
 
 def group_namer(group_by: GroupBy) -> Callable[[Host], str]:
-    """A function naming a host's redundancy group; a bad template raises ``BadOptions`` now."""
+    """A function naming a host's redundancy group; ``RunnerOptionsError`` for a bad template."""
     if group_by is None:
         return _own_group
     if isinstance(group_by, str):
         try:
             template = _ENV.from_string(group_by)
         except TemplateError as e:
-            raise BadOptions(f"rolling group_by {group_by!r} is not a valid template: {e}") from e
+            raise RunnerOptionsError(
+                f"rolling group_by {group_by!r} is not a valid template: {e}"
+            ) from e
         names = meta.find_undeclared_variables(_ENV.parse(group_by))
         return lambda host: template.render(_template_vars(host, names))
     if callable(group_by):
         return lambda host: str(group_by(host))
-    raise BadOptions(f"rolling group_by must be a template or a callable, not {group_by!r}")
+    raise RunnerOptionsError(f"rolling group_by must be a template or a callable, not {group_by!r}")
 
 
 def _template_vars(host: Host, names: Iterable[str]) -> dict[str, Any]:
@@ -69,19 +74,20 @@ def _own_group(host: Host) -> str:
 
 
 def name_groups(group_by: GroupBy, namer: Callable[[Host], str], hosts: list[Host]) -> list[str]:
-    """Every host's group name, in order; ``BadOptions`` naming the hosts it cannot name."""
+    """Every host's group name, in order; ``RunnerOptionsError`` naming the hosts a template
+    cannot name. A function's own errors propagate as they are: they are its caller's."""
+    if callable(group_by):
+        return [namer(host) for host in hosts]
     names: list[str] = []
     errors: list[str] = []
     for host in hosts:
         try:
             names.append(namer(host))
-        except RunbookInvalid:
-            raise  # a runbook's group_by: its own located error, exit 4
         except Exception as e:
             errors.append(f"{host.name}: {e}")
     if errors:
         more = f" (and {len(errors) - 1} more hosts)" if len(errors) > 1 else ""
-        raise BadOptions(
+        raise RunnerOptionsError(
             f"rolling group_by {group_by!r} cannot name the redundancy group of host "
             f"{errors[0]}{more}"
         )
@@ -94,12 +100,14 @@ def parse_serial(serial: Serial) -> list[int | float]:
         return []
     specs = [serial] if isinstance(serial, (int, str)) else list(serial)
     if not specs:
-        raise BadOptions("rolling serial must not be an empty list")
+        raise RunnerOptionsError("rolling serial must not be an empty list")
     return [_parse_one(s) for s in specs]
 
 
 def _parse_one(spec: object) -> int | float:
-    bad = BadOptions(f"rolling serial {spec!r} is not a host count or a percentage like '30%'")
+    bad = RunnerOptionsError(
+        f"rolling serial {spec!r} is not a host count or a percentage like '30%'"
+    )
     if isinstance(spec, bool):
         raise bad
     if isinstance(spec, int):

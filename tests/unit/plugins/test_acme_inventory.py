@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from acmerun.errors import BadOptions
+from acmerun.errors import ExitCode, exit_code_of
 from acmerun.plugins.inventory.acme import ACMEInventory, InventoryError, uses_embedded_lab
 
 
@@ -157,7 +157,7 @@ def test_an_unreachable_service_is_an_inventory_error_naming_the_url() -> None:
     url = f"http://127.0.0.1:{port}"
     with pytest.raises(InventoryError) as caught:
         ACMEInventory(url=url).load()
-    assert isinstance(caught.value, BadOptions)
+    assert exit_code_of(caught.value) == ExitCode.BAD_OPTIONS
     assert str(caught.value).startswith(f"cannot reach the inventory service at {url}: ")
     assert "refused" in str(caught.value).lower()
 

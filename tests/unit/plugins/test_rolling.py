@@ -21,9 +21,9 @@ from nornir.core.plugins.inventory import InventoryPluginRegister
 from nornir.core.processor import Processors
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 
-from acmerun.errors import BadOptions
-from acmerun.outcome import STATUS_ATTR
 from acmerun.plugins.runners.rolling import RollingRunner
+from acmerun.plugins.runners.strategy import RunnerOptionsError
+from acmerun.results import host_outcome
 
 GROUP_BY = "{{ site }}-{{ dev_type }}-{{ rack }}"
 
@@ -114,7 +114,8 @@ def statuses(result: AggregatedResult) -> dict[str, str]:
     """Each host's fate: ``ran``, ``failed``, or the status the runner marked it with."""
     out = {}
     for name, multi in result.items():
-        marked = getattr(multi[0], STATUS_ATTR, None)
+        outcome = host_outcome(name, multi)
+        marked = outcome.status if outcome.not_run is not None else None
         out[name] = str(marked) if marked else ("failed" if multi.failed else "ran")
     return out
 
@@ -285,7 +286,7 @@ class Marks:
     def subtask_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None: ...
 
     def task_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
-        if getattr(result[0], STATUS_ATTR, None) is not None:
+        if host_outcome(host.name, result).not_run is not None:
             self.marked.append(host.name)
             if len(self.marked) == self.expected:
                 self.all_marked.set()
@@ -400,7 +401,7 @@ def test_group_by_may_be_a_function_of_the_host() -> None:
 def test_a_host_without_the_group_data_stops_the_run_before_any_host_starts() -> None:
     hosts = [*fleet(2, 2), ("stray", {"site": "earth", "dev_type": "leaf"})]
     rec = Recorder()
-    with pytest.raises(BadOptions) as err:
+    with pytest.raises(RunnerOptionsError) as err:
         make_nornir(RollingRunner(group_by=GROUP_BY), hosts).run(rec)
     assert str(err.value) == (
         "rolling group_by '{{ site }}-{{ dev_type }}-{{ rack }}' cannot name the redundancy"

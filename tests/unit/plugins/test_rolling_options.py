@@ -7,9 +7,13 @@ from typing import Any
 import pytest
 from nornir.core.inventory import Defaults, Group, Host, ParentGroups
 
-from acmerun.errors import BadOptions
 from acmerun.plugins.runners.rolling import RollingRunner
-from acmerun.plugins.runners.strategy import group_namer, parse_serial, serial_batches
+from acmerun.plugins.runners.strategy import (
+    RunnerOptionsError,
+    group_namer,
+    parse_serial,
+    serial_batches,
+)
 
 
 def sizes(serial: Any, total: int) -> list[int]:
@@ -81,14 +85,14 @@ def test_batches_cover_every_host_once_in_order() -> None:
 def test_bad_options_are_refused_with_a_clear_message(
     options: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(BadOptions) as err:
+    with pytest.raises(RunnerOptionsError) as err:
         RollingRunner(**options)
     assert str(err.value) == message
 
 
 def test_the_defaults_are_one_host_per_group_and_halt_group() -> None:
     runner = RollingRunner()
-    assert (runner.num_workers, runner.max_down, runner.on_failure) == (20, 1, "halt_group")
+    assert (runner.num_workers, runner.max_down, runner.on_failure) == (50, 1, "halt_group")
     assert runner.group_by is None and runner.serial is None
     assert runner.max_fail_percentage is None
     assert not runner.stopped

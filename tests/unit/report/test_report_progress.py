@@ -12,9 +12,10 @@ from nornir.core.task import Result, Task
 from nornir.plugins.runners import ThreadedRunner
 from rich.console import Console
 
-from acmerun.outcome import HostOutcome, Status, mark
+from acmerun.outcome import HostOutcome, NotRun, NotRunKind, Status
 from acmerun.plugins.processors.progress import ProgressRecorder
 from acmerun.report.progress import LiveProgress
+from acmerun.results import attach, not_run
 
 
 def nornir(count: int, workers: int = 20) -> Nornir:
@@ -34,9 +35,9 @@ def host_task(task: Task) -> Result:
     kind = n % 5
     if kind == 0:
         outcome = HostOutcome(task.host.name, Status.UNREACHABLE)
-        return Result(host=task.host, failed=True, acmerun_outcome=outcome)
+        return attach(Result(host=task.host, failed=True), outcome)
     if kind == 1:
-        return mark(task.host, Status.SKIPPED, "group halted")
+        return not_run(task.host, NotRun(NotRunKind.HALTED_GROUP, host="h", group="g"))
     if kind == 2:
         raise RuntimeError("boom")
     if kind == 3:

@@ -17,7 +17,8 @@ from nornir.core.task import AggregatedResult, MultiResult, Result
 from nornir.plugins.runners import ThreadedRunner
 
 from acmerun.errors import BadOptions, RunbookInvalid
-from acmerun.outcome import HostOutcome, Status, mark
+from acmerun.outcome import HostOutcome, NotRun, NotRunKind, Status
+from acmerun.results import decode, not_run
 from acmerun.runbook import load_runbook_text
 from acmerun.runbook.compiler import CompiledRunbook, compile_runbook
 from acmerun.runbook.tasks import resolve
@@ -61,7 +62,7 @@ def run() -> Run:
         compiled = compile_text(text, **options)
         nr = make_nornir(names, dry_run)
         results = nr.run(task=compiled.host_task, name=compiled.runbook.name)
-        return compiled.outcomes(list(names), results), results
+        return decode(list(names), results), results
 
     return go
 
@@ -335,10 +336,19 @@ def test_tags_and_skip_tags_select_steps() -> None:
     assert [line.split(" (")[0].strip() for line in only_post] == ["g", "c", "d", "e"]
     skipped = compile_text(text, skip_tags=["slow", "upgrade"]).step_lines()
     assert [line.split(" (")[0].strip() for line in skipped] == ["a", "g", "c", "e"]
+    from acmerun.session.prepare import check_tags
+
+    runbook = load_runbook_text(text, "rb.yml")
     with pytest.raises(BadOptions) as raised:
-        compile_text(text, tags=["nope"], skip_tags=["always"])
+        check_tags(runbook, ("post",), ("post", "always"))
     assert str(raised.value) == (
-        "--tags nope selects no step of rb.yml (its tags: always, post, pre, slow, upgrade)"
+        "--tags post selects no step of rb.yml (its tags: always, post, pre, slow, upgrade)"
+    )
+    with pytest.raises(BadOptions) as raised:
+        check_tags(runbook, (), ("upgarde",))
+    assert str(raised.value) == (
+        "--skip-tags upgarde: no step of rb.yml has this tag "
+        "(its tags: always, post, pre, slow, upgrade); did you mean 'upgrade'?"
     )
 
 
@@ -372,7 +382,7 @@ def test_templates_are_compiled_once_per_runbook(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(jinja2.Environment, "compile", counting)
     names = tuple(f"h{i}" for i in range(20))
     results = make_nornir(names).run(task=compiled.host_task)
-    outcomes = compiled.outcomes(list(names), results)
+    outcomes = decode(list(names), results)
     assert {o.status for o in outcomes.values()} == {Status.OK}
     assert compiles == []
 
@@ -383,14 +393,18 @@ def test_outcomes_cover_every_selected_host() -> None:
     results = nr.filter(name="ran").run(task=compiled.host_task)
     marked_host = nr.inventory.hosts["marked"]
     results["marked"] = MultiResult("x")
-    results["marked"].append(mark(marked_host, Status.SKIPPED, "group halted"))
+    halted = NotRun(NotRunKind.HALTED_GROUP, host="ran", group="g")
+    results["marked"].append(not_run(marked_host, halted))
     results["crashed"] = MultiResult("x")
     boom = RuntimeError("bug in a runner")
     results["crashed"].append(Result(nr.inventory.hosts["crashed"], exception=boom, failed=True))
-    found = compiled.outcomes(["ran", "marked", "crashed", "missing"], results)
+    found = decode(["ran", "marked", "crashed", "missing"], results)
     assert list(found) == ["ran", "marked", "crashed", "missing"]
     assert found["ran"].status is Status.OK
-    assert (found["marked"].status, found["marked"].error) == (Status.SKIPPED, "group halted")
+    assert (found["marked"].status, found["marked"].error) == (
+        Status.SKIPPED,
+        "not started: ran in redundancy group g failed",
+    )
     assert (found["crashed"].status, found["crashed"].error) == (Status.FAILED, "bug in a runner")
     assert found["missing"].status is Status.INTERRUPTED
     assert found["missing"].error == "interrupted before this host finished"
@@ -398,9 +412,9 @@ def test_outcomes_cover_every_selected_host() -> None:
 
 def test_interrupt_stops_starting_steps() -> None:
     compiled = compile_text(steps(f"  - {{task: '{T}:echo'}}", f"  - {{task: '{T}:echo'}}"))
-    compiled.interrupt()
+    compiled.stop.interrupt()
     results = make_nornir().run(task=compiled.host_task)
-    host = compiled.outcomes(["h1"], results)["h1"]
+    host = decode(["h1"], results)["h1"]
     assert host.status is Status.INTERRUPTED
     assert [s.status for s in host.steps] == [Status.INTERRUPTED, Status.INTERRUPTED]
     assert t.CALLS == {}
@@ -467,11 +481,11 @@ def test_an_interrupt_during_a_retry_delay_stops_retrying() -> None:
         steps(f"  - {{task: '{T}:flaky', args: {{failures: 5}}, retries: 3, delay: 10}}")
     )
     nr = make_nornir()
-    timer = threading.Timer(0.2, compiled.interrupt)
+    timer = threading.Timer(0.2, compiled.stop.interrupt)
     timer.start()
     started = time.monotonic()
     results = nr.run(task=compiled.host_task)
-    (step,) = compiled.outcomes(["h1"], results)["h1"].steps
+    (step,) = decode(["h1"], results)["h1"].steps
     assert time.monotonic() - started < 5
     assert (step.status, step.attempts, step.error) == (
         Status.FAILED,

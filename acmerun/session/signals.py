@@ -1,7 +1,9 @@
 """SIGINT and SIGTERM during a run: the first stops starting hosts, the second stops waiting.
 
-The handlers only set flags and call the runner's ``stop()`` (safe from a signal
-handler); the run's main thread waits in short slices and reads the flags.
+The handlers only act on the run's stop token (safe from a signal handler); the
+run's main thread waits in short slices and reads it. Before the run's hosts are in
+an executor's hands (the token is not ``armed``), a signal interrupts the
+preparation as Ctrl-C does (``KeyboardInterrupt``: exit 99).
 """
 
 from __future__ import annotations
@@ -11,47 +13,32 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from types import FrameType
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TextIO
 
-if TYPE_CHECKING:
-    from acmerun.runbook.compiler import CompiledRunbook
-
-
-class StopRequest:
-    """What the signal handlers asked for: stop starting hosts, then stop waiting."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.abandon = False
-        self.runner: Any = None
-        self.compiled: CompiledRunbook | None = None
+from acmerun.stop import StopToken
 
 
 @contextmanager
-def stop_on_signals(err: TextIO) -> Iterator[StopRequest]:
+def stop_on_signals(err: TextIO, stop: StopToken) -> Iterator[StopToken]:
     """SIGINT/SIGTERM stop the run gracefully (first) or stop waiting for it (second)."""
-    stop = StopRequest()
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
 
     def handle(signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
-        if stop.runner is None:
-            stop.requested = True
+        if not stop.armed:
+            stop.interrupt()
             raise KeyboardInterrupt
-        if not stop.requested:
-            stop.requested = True
-            stop.runner.stop()
-            if stop.compiled is not None:
-                stop.compiled.interrupt()
+        if not stop.interrupted:
+            stop.interrupt()
             say(
                 err,
                 f"acmerun: {name}: stopping: no new host starts; hosts in flight finish their"
                 " step (send it again to stop waiting for them)",
             )
         else:
-            stop.abandon = True
+            stop.abandon()
             say(
                 err,
                 f"acmerun: {name}: not waiting for hosts in flight; they are reported interrupted",

@@ -1,10 +1,15 @@
-"""What reports may contain: JSON-safe data, and never a secret.
+"""A run's secrets, and the one mask every output path applies.
 
-Step results come from tasks and may hold anything (objects, bytes, sets,
-tuples as keys, NaN). ``Redactor.data`` turns any of it into plain JSON data,
-stringifying what JSON cannot hold, and replaces every known secret with
-``********`` in every string, keys included. It is the safety net behind the
-rule that passwords never appear in a report.
+``Secrets`` is the registry one run owns: the CLI creates it, the configuration
+file's and the inventory's passwords are added as they are read, and every
+output (the terminal, the log, the reports, the crash log) masks what it holds
+with ``MASK``. Nothing here is process-global.
+
+``Redactor`` applies a set of secrets: ``text`` masks a string, ``data`` turns
+any step result (objects, bytes, sets, tuples as keys, NaN) into plain JSON
+data, stringifying what JSON cannot hold, with every secret masked in every
+string, keys included. It is the safety net behind the rule that passwords
+never appear in a report.
 """
 
 from __future__ import annotations
@@ -13,14 +18,61 @@ import dataclasses
 import enum
 import json
 import math
-from collections.abc import Iterable, Mapping
+import os
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import PurePath
 from typing import Any
 
-MASK = "********"
+from acmerun.acmeos.defaults import MASK, PASSWORD_ENV
+
+__all__ = ["MASK", "Redactor", "Secrets"]
 
 _MAX_DEPTH = 64
+
+
+class Secrets:
+    """The secrets one run knows of; iterating gives them longest first. Thread-safe."""
+
+    def __init__(self, values: Iterable[str | None] = ()) -> None:
+        self._lock = threading.Lock()
+        self._values: set[str] = set()
+        self._ordered: tuple[str, ...] = ()
+        for value in values:
+            self.add(value)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Secrets:
+        """A registry holding the password the environment gives devices (``$ACMEOS_PASSWORD``)."""
+        environ = os.environ if environ is None else environ
+        return cls([environ.get(PASSWORD_ENV)])
+
+    def add(self, secret: str | None) -> None:
+        """Remember ``secret`` so that nothing the run writes can contain it."""
+        if not secret or not isinstance(secret, str):
+            return
+        with self._lock:
+            if secret not in self._values:
+                self._values.add(secret)
+                self._ordered = tuple(sorted(self._values, key=len, reverse=True))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ordered)
+
+    def __len__(self) -> int:
+        return len(self._ordered)
+
+    def __repr__(self) -> str:
+        return f"Secrets({len(self)} held)"
+
+    def mask(self, text: str) -> str:
+        """``text`` with every secret replaced by ``MASK``."""
+        return Redactor(self).text(text)
+
+    def redactor(self) -> Redactor:
+        """A ``Redactor`` for the secrets held now."""
+        return Redactor(self)
 
 
 class Redactor:

@@ -1,0 +1,23 @@
+"""acmerun's defaults and plugin names: constants only, importable from anywhere.
+
+Every default a user can meet (in the schema's descriptions, the model, the runner
+and the CLI's help) is one of these names.
+"""
+
+from __future__ import annotations
+
+#: hosts in flight when neither --workers, the runbook nor the config file says
+DEFAULT_WORKERS = 50
+
+#: hosts of one redundancy group in flight at once, when ``strategy.rolling`` does not say
+DEFAULT_MAX_DOWN = 1
+
+#: what a failed host halts (``strategy.rolling.on_failure``); the first is the default
+ON_FAILURE = ("halt_group", "halt_all", "continue")
+DEFAULT_ON_FAILURE = ON_FAILURE[0]
+
+#: the nornir plugins of this package, by the names they are registered under (nornir keeps
+#: one registry for every kind, so the names are unique across kinds)
+INVENTORY_PLUGIN = "ACMEInventory"
+RUNNER_PLUGIN = "RollingRunner"
+CONNECTION_PLUGIN = "acmeos"

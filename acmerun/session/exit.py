@@ -1,0 +1,26 @@
+"""The exit code of a run that ran: Ansible's codes, so existing wrappers keep working."""
+
+from __future__ import annotations
+
+from acmerun.errors import ExitCode
+from acmerun.outcome import RunOutcome, Status
+
+
+def exit_code(outcome: RunOutcome, *, detailed: bool = False) -> int:
+    """99 interrupted; else 2 a host failed; 3 unreachable; 6 changes pending; 0.
+
+    Hosts skipped because their group was halted count with the host that halted
+    it: 3 when that was an unreachable one and none failed, 2 otherwise.
+    """
+    statuses = {h.status for h in outcome.hosts.values()}
+    if outcome.interrupted or Status.INTERRUPTED in statuses:
+        return int(ExitCode.INTERRUPTED)
+    if Status.FAILED in statuses:
+        return int(ExitCode.HOST_FAILED)
+    if Status.UNREACHABLE in statuses:
+        return int(ExitCode.HOST_UNREACHABLE)
+    if Status.SKIPPED in statuses:
+        return int(ExitCode.HOST_FAILED)
+    if detailed and outcome.check and any(h.changed for h in outcome.hosts.values()):
+        return int(ExitCode.CHANGES_PENDING)
+    return int(ExitCode.OK)

@@ -1,0 +1,48 @@
+"""``RunOptions``: everything that shapes one run, as the command line gives it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from acmerun.config import Config
+from acmerun.secrets import Secrets
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything that shapes one run; the CLI's options, one for one."""
+
+    runbook: Path
+    check: bool = False
+    detailed_exitcode: bool = False
+    limit: str | None = None
+    extra_vars: Mapping[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    skip_tags: tuple[str, ...] = ()
+    workers: int | None = None
+    list_hosts: bool = False
+    list_steps: bool = False
+    report: Path | None = None
+    report_dir: Path | None = None
+    junit: Path | None = None
+    quiet: bool = False
+    no_color: bool = False
+    log_file: Path | None = None
+    config: Config = field(default_factory=Config)
+    wait_lock: float = 0.0
+    #: show live progress; None: when stdout is a terminal and not --quiet
+    progress: bool | None = None
+    #: run on this Dask cluster (``local:N`` or a scheduler address); see acmerun.distributed
+    cluster: str | None = None
+    #: the host-data key that splits the hosts into shards on a cluster
+    shard_by: str = "site"
+    #: target the embedded lab (the simulated fleet), whatever inventory is configured
+    lab: bool = False
+    #: a person at a terminal (the embedded lab may then be chosen when no inventory is
+    #: configured); None: when standard input or output is a terminal
+    interactive: bool | None = None
+    #: the run's secrets: every output masks them
+    secrets: Secrets = field(default_factory=Secrets.from_environment)

@@ -1,0 +1,127 @@
+"""Preparing a run: the runbook loaded and compiled, the target resolved, the hosts selected.
+
+``prepare`` turns ``RunOptions`` into a ``PreparedRun``; every runbook or option
+problem it finds is raised here, before any device is touched.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING
+
+from acmerun.errors import BadOptions
+from acmerun.runbook.compiler import CompiledRunbook, compile_runbook
+from acmerun.runbook.model import Runbook
+from acmerun.session.inventory import init_nornir, select_hosts
+from acmerun.session.options import RunOptions
+from acmerun.session.record import PreparedRun, ReportTargets, RunnerSettings
+from acmerun.session.target import credentials, describe, inventory_source, settings_inputs
+from acmerun.settings import resolve
+from acmerun.stop import StopToken
+
+if TYPE_CHECKING:
+    from nornir.core.inventory import Host
+
+
+def compile_for(runbook: Runbook, options: RunOptions, stop: StopToken) -> CompiledRunbook:
+    """The runbook compiled with the options' variables and tags; the tags checked."""
+    check_tags(runbook, options.tags, options.skip_tags)
+    return compile_runbook(
+        runbook,
+        extra_vars=dict(options.extra_vars),
+        tags=options.tags,
+        skip_tags=options.skip_tags,
+        stop=stop,
+    )
+
+
+def check_tags(runbook: Runbook, tags: tuple[str, ...], skip_tags: tuple[str, ...]) -> None:
+    """Every tag named must be a tag of the runbook, and ``--tags`` must select a step.
+
+    A misspelt ``--skip-tags upgarde`` must not silently run the upgrade: exit 5.
+    """
+    from acmerun.runbook.compiler import ALWAYS, select_steps
+
+    known = sorted({t for s in runbook.all_steps() for t in s.tags})
+    listed = ", ".join(known) if known else "none"
+    for option, given in (("--tags", tags), ("--skip-tags", skip_tags)):
+        for tag in given:
+            if tag in known or tag == ALWAYS:
+                continue
+            close = difflib.get_close_matches(tag, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise BadOptions(
+                f"{option} {tag}: no step of {runbook.path} has this tag (its tags: {listed}){hint}"
+            )
+    if tags and not select_steps(runbook, tags, skip_tags):
+        raise BadOptions(
+            f"--tags {','.join(sorted(set(tags)))} selects no step of {runbook.path} "
+            f"(its tags: {listed})"
+        )
+
+
+def runner_settings(runbook: Runbook, options: RunOptions) -> RunnerSettings:
+    """The rolling runner's settings: the runbook's strategy, workers from the settings table."""
+    strategy = runbook.strategy
+    workers = int(resolve("workers", settings_inputs(runbook, options)).value)
+    settings = RunnerSettings(
+        workers=workers,
+        max_fail_percentage=strategy.max_fail_percentage,
+        serial=strategy.serial,
+    )
+    if strategy.rolling is None:
+        return settings
+    return RunnerSettings(
+        workers=workers,
+        max_fail_percentage=strategy.max_fail_percentage,
+        serial=strategy.serial,
+        rolling=True,
+        max_down=strategy.rolling.max_down,
+        on_failure=strategy.rolling.on_failure,
+    )
+
+
+def prepare(
+    runbook: Runbook, compiled: CompiledRunbook, options: RunOptions, stop: StopToken
+) -> PreparedRun:
+    """The run ready to execute: target, nornir, every selected host and its group."""
+    source = inventory_source(runbook, options)
+    try:
+        runner = runner_settings(runbook, options)
+        groups: dict[str, str] = {}
+
+        def group_of(host: Host) -> str:
+            return groups[host.name]
+
+        login = credentials(runbook, options, source)
+        nr = init_nornir(
+            source,
+            runner.nornir_options(group_of, stop),
+            check=options.check,
+            credentials=login,
+            secrets=options.secrets,
+        )
+        nr, selected = select_hosts(nr, runbook, compiled, options.limit)
+        hosts = nr.inventory.hosts
+        groups.update((name, compiled.group_of(hosts[name])) for name in selected)
+        report_dir = resolve("report_dir", settings_inputs(runbook, options)).value
+        return PreparedRun(
+            options=options,
+            runbook=runbook,
+            compiled=compiled,
+            nornir=nr,
+            selected=selected,
+            groups=groups,
+            inventory=source,
+            runner=runner,
+            credentials=login,
+            reports=ReportTargets(options.report, report_dir, options.junit),
+            secrets=options.secrets,
+            target=describe(source),
+            stop=stop,
+        )
+    except BaseException:
+        from acmerun.session.target import stop_embedded_lab
+
+        stop_embedded_lab(source)
+        raise

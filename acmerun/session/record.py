@@ -1,0 +1,120 @@
+"""A run as data: what ``prepare`` makes of the options, handed to an executor.
+
+``PreparedRun`` is the one record that crosses the seam between preparing a run
+(runbook, inventory, selection, settings) and executing it (threads here, or a
+Dask cluster): an executor needs nothing else, and reads nothing private.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
+
+from acmerun.acmeos.defaults import MASK
+from acmerun.outcome import HostOutcome
+from acmerun.runbook.compiler import CompiledRunbook
+from acmerun.runbook.model import Runbook
+from acmerun.secrets import Secrets
+from acmerun.session.options import RunOptions
+from acmerun.stop import StopToken
+
+if TYPE_CHECKING:
+    from nornir.core import Nornir
+
+
+@dataclass(frozen=True)
+class InventorySource:
+    """Where the hosts come from: a nornir inventory plugin and its options (url resolved)."""
+
+    plugin: str
+    options: Mapping[str, Any]
+    #: True when the target is the embedded lab this process started
+    embedded: bool = False
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What the run logs in with where the inventory gives no credentials."""
+
+    username: str | None = None
+    password: str | None = None
+
+    def __repr__(self) -> str:
+        hidden = MASK if self.password else None
+        return f"Credentials(username={self.username!r}, password={hidden!r})"
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    """The rolling runner's settings for this run (``strategy`` and the settings table)."""
+
+    workers: int
+    max_fail_percentage: float | None = None
+    serial: tuple[int | str, ...] | None = None
+    rolling: bool = False
+    max_down: int = 1
+    on_failure: str = "halt_group"
+
+    def nornir_options(
+        self,
+        group_of: Callable[[Any], str] | None,
+        stop: StopToken,
+        fleet_size: int | None = None,
+    ) -> dict[str, Any]:
+        """The ``RollingRunner`` options: ``group_of`` names a host's redundancy group."""
+        options: dict[str, Any] = {
+            "num_workers": self.workers,
+            "max_fail_percentage": self.max_fail_percentage,
+            "serial": self.serial,
+            "stop": stop,
+        }
+        if fleet_size is not None:
+            options["fleet_size"] = fleet_size
+        if self.rolling:
+            options.update(group_by=group_of, max_down=self.max_down, on_failure=self.on_failure)
+        return options
+
+
+@dataclass(frozen=True)
+class ReportTargets:
+    """Where the reports of the run go."""
+
+    report: Path | None = None
+    report_dir: Path | None = None
+    junit: Path | None = None
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """One run, ready to execute: every selected host, and all that shapes the run."""
+
+    options: RunOptions
+    runbook: Runbook
+    compiled: CompiledRunbook
+    nornir: Nornir
+    #: the selected hosts, sorted
+    selected: tuple[str, ...]
+    #: each selected host's redundancy group ("" without rolling)
+    groups: Mapping[str, str]
+    inventory: InventorySource
+    runner: RunnerSettings
+    credentials: Credentials
+    reports: ReportTargets
+    secrets: Secrets
+    #: the first line of the run: what it targets
+    target: str
+    stop: StopToken
+
+
+class Executor(Protocol):
+    """Runs a prepared run's hosts: local threads, or a Dask cluster."""
+
+    def execute(self, run: PreparedRun, out: TextIO) -> dict[str, HostOutcome]:
+        """Run every selected host; a ``HostOutcome`` for each of them, whatever happened.
+
+        The run's stop token stops it (no new host; on an interrupt, no new step);
+        once ``stop.abandoned``, it returns without waiting for the hosts in flight.
+        """
+        ...

@@ -1,0 +1,125 @@
+"""One run of a runbook, start to end: ``execute(RunOptions(runbook=...))``.
+
+What ``acmerun RUNBOOK`` does, callable from Python too: load and compile the
+runbook, check the output paths, take the runbook's lock, prepare the run (target,
+hosts), hand it to an executor (local threads by default), and report it. Expected
+problems are raised as ``acmerun.errors`` exceptions for the caller to report.
+
+SIGINT and SIGTERM: the first stops the run (no new host starts; hosts in flight
+finish their step), the reports are written with the hosts that never started
+marked ``interrupted``, and the exit code is 99; a second stops waiting for the
+hosts in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TextIO
+
+from acmerun.errors import BadOptions, ExitCode
+from acmerun.lock import RunbookLock
+from acmerun.logs import run_logging
+from acmerun.outcome import RunOutcome
+from acmerun.session.exit import exit_code
+from acmerun.session.options import RunOptions
+from acmerun.session.outputs import check_report_paths
+from acmerun.session.prepare import compile_for, prepare
+from acmerun.session.record import Executor, PreparedRun
+from acmerun.session.reporting import report
+from acmerun.session.signals import stop_on_signals
+from acmerun.session.target import stop_embedded_lab
+from acmerun.stop import StopToken
+
+logger = logging.getLogger("acmerun")
+
+
+@dataclass
+class RunResult:
+    """How a run ended: its exit code and, when hosts were run, its outcome."""
+
+    exit_code: int
+    outcome: RunOutcome | None = None
+    #: True when a second signal stopped the wait: hosts may still be in flight in this process
+    abandoned: bool = False
+
+
+def execute(
+    options: RunOptions,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    executor: Executor | None = None,
+) -> RunResult:
+    """Run the runbook as ``options`` say and report it; the exit code follows DESIGN.md."""
+    from acmerun.runbook.loader import load_runbook
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if options.detailed_exitcode and not options.check:
+        raise BadOptions("--detailed-exitcode only has a meaning with --check")
+    stop = StopToken()
+    with run_logging(options.log_file, options.secrets), stop_on_signals(err, stop):
+        runbook = load_runbook(str(options.runbook))
+        compiled = compile_for(runbook, options, stop)
+        if options.list_steps:
+            for line in compiled.step_lines():
+                print(line, file=out)
+            return RunResult(int(ExitCode.OK))
+        if options.list_hosts:
+            run = prepare(runbook, compiled, options, stop)
+            stop_embedded_lab(run.inventory)
+            for name in run.selected:
+                print(name, file=out)
+            return RunResult(int(ExitCode.OK))
+        check_report_paths(options)
+        with RunbookLock(options.runbook, wait=options.wait_lock):
+            run = prepare(runbook, compiled, options, stop)
+            try:
+                return _run(run, executor, out)
+            finally:
+                _stop_lab(run, err)
+
+
+def _run(run: PreparedRun, executor: Executor | None, out: TextIO) -> RunResult:
+    options = run.options
+    if not options.quiet:
+        print(run.secrets.mask(run.target), file=out, flush=True)
+    logger.info("run of %s started; %s", options.runbook, run.target)
+    started = datetime.now(timezone.utc)
+    run.stop.armed = True
+    if executor is None:
+        from acmerun.session.local import LocalExecutor
+
+        executor = LocalExecutor()
+    hosts = executor.execute(run, out)
+    outcome = RunOutcome(
+        runbook=str(options.runbook),
+        name=run.runbook.name,
+        check=options.check,
+        started=started,
+        ended=datetime.now(timezone.utc),
+        hosts=hosts,
+        target=run.target,
+        interrupted=run.stop.interrupted,
+    )
+    code = exit_code(outcome, detailed=options.detailed_exitcode)
+    for name in sorted(hosts):
+        host = hosts[name]
+        logger.info("host %s: %s%s", name, host.status, f": {host.error}" if host.error else "")
+    logger.info("run of %s ended: %s, exit code %d", options.runbook, outcome.totals(), code)
+    report(outcome, code, options, run.reports, run.secrets, out)
+    return RunResult(code, outcome, abandoned=run.stop.abandoned)
+
+
+def _stop_lab(run: PreparedRun, err: TextIO) -> None:
+    """The embedded lab stops with the run; its state's troubles are a warning by then."""
+    from acmerun.session.signals import say
+
+    try:
+        stop_embedded_lab(run.inventory)
+    except Exception as exc:
+        # the run itself is over: its reports and exit code matter more than the lab's state
+        logger.warning("embedded lab: %s", exc)
+        say(err, f"acmerun: warning: embedded lab: {run.secrets.mask(str(exc))}")

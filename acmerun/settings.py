@@ -1,0 +1,98 @@
+"""Where each setting comes from, and which source wins: one table, declared once.
+
+    setting        sources, first found wins
+    inventory_url  the inventory's url option (the runbook's), $ACME_INVENTORY_URL,
+                   the config file's inventory.url (none: the embedded lab, see the run)
+    username       $ACMEOS_USERNAME, the config file's credentials.username
+    password       $ACMEOS_PASSWORD, the config file's credentials.password(_env)
+    workers        --workers, the runbook's strategy.workers, the config file's workers,
+                   the default (50)
+    report_dir     --report-dir, the config file's report_dir
+
+Credentials an inventory gives a host (host, group or defaults) always win over
+these: the table says what acmerun fills in where the inventory is silent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from acmerun.acmeos.defaults import INVENTORY_URL_ENV, PASSWORD_ENV, USERNAME_ENV
+from acmerun.config import Config
+from acmerun.defaults import DEFAULT_WORKERS
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a setting can come from, for one run (or one plugin)."""
+
+    #: the command line's values, by setting name (``workers``, ``report_dir``)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    #: the inventory's options as the runbook (or a nornir script) gives them
+    inventory_options: Mapping[str, Any] = field(default_factory=dict)
+    #: the runbook's strategy.workers
+    runbook_workers: int | None = None
+    environ: Mapping[str, str] = field(default_factory=dict)
+    config: Config = field(default_factory=Config)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One place a setting can come from: how a person names it, and how to read it."""
+
+    label: str
+    read: Callable[[Inputs], Any]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A setting's value and the source it came from (None: no source gave one)."""
+
+    value: Any
+    source: str | None
+
+
+def _url_option(inputs: Inputs) -> Any:
+    url = inputs.inventory_options.get("url")
+    if isinstance(url, (list, tuple)):
+        url = ",".join(str(u) for u in url)
+    return url
+
+
+#: every setting's sources, in precedence order
+SETTINGS: dict[str, tuple[Source, ...]] = {
+    "inventory_url": (
+        Source("the inventory's url option", _url_option),
+        Source(f"${INVENTORY_URL_ENV}", lambda i: i.environ.get(INVENTORY_URL_ENV)),
+        Source("the config file's inventory.url", lambda i: i.config.inventory_url),
+    ),
+    "username": (
+        Source(f"${USERNAME_ENV}", lambda i: i.environ.get(USERNAME_ENV)),
+        Source("the config file's credentials.username", lambda i: i.config.username),
+    ),
+    "password": (
+        Source(f"${PASSWORD_ENV}", lambda i: i.environ.get(PASSWORD_ENV)),
+        Source("the config file's credentials", lambda i: i.config.password),
+    ),
+    "workers": (
+        Source("--workers", lambda i: i.options.get("workers")),
+        Source("the runbook's strategy.workers", lambda i: i.runbook_workers),
+        Source("the config file's workers", lambda i: i.config.workers),
+        Source("the default", lambda i: DEFAULT_WORKERS),
+    ),
+    "report_dir": (
+        Source("--report-dir", lambda i: i.options.get("report_dir")),
+        Source("the config file's report_dir", lambda i: i.config.report_dir),
+    ),
+}
+
+
+def resolve(name: str, inputs: Inputs) -> Resolved:
+    """The value of setting ``name``: the first of its sources that gives one."""
+    for source in SETTINGS[name]:
+        value = source.read(inputs)
+        if value is not None and value != "":
+            return Resolved(value, source.label)
+    return Resolved(None, None)
