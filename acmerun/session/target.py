@@ -3,8 +3,9 @@
 With the ``ACMEInventory`` plugin, the inventory service is the first of the
 settings table's ``inventory_url`` sources. When none is configured, the embedded
 lab (the simulated fleet) is the target only when asked for (``--lab``) or when a
-person runs acmerun at a terminal (its standard input or output is one); a cron job or a script gets exit 5 saying what
-to configure, never a silent run against the simulator.
+person runs acmerun at a terminal (its standard input or output is one); a cron
+job or a script gets exit 5 saying what to configure, never a silent run against
+the simulator.
 """
 
 from __future__ import annotations
