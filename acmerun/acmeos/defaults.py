@@ -24,3 +24,11 @@ VERSION_PATTERN = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
 #: socket timeouts of the client, in seconds
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
+
+#: a whole device request (connect, send, every read of the answer) ends within the connect
+#: timeout plus the read timeout, however slowly the device sends; its answer is at most this
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+
+#: the inventory request: seconds in all (connect, send, every read) and the largest answer
+INVENTORY_DEADLINE = 60.0
+MAX_INVENTORY_BYTES = 64 * 1024 * 1024
