@@ -2,10 +2,12 @@
 
 The interface is the nornir3 demo's vendor library (``open``, ``close``,
 ``get_version``, ``get_cpu_ram``, ``install_os_version``) plus what an upgrade
-needs (``wait_until_up``). Every failure is one of ``acmerun.acmeos.errors``;
-every socket timeout is capped by the calling thread's step deadline
-(``acmerun.acmeos.deadline``). The password is kept out of every message,
-``repr`` and log line.
+needs (``wait_until_up``). Every failure is one of ``acmerun.acmeos.errors``.
+A request ends within its connect timeout plus its read timeout in all, however
+slowly the device answers, and within the calling thread's step deadline
+(``acmerun.acmeos.deadline``); an answer over ``defaults.MAX_ANSWER_BYTES`` is
+refused. A hostname or port that cannot be connected to is refused before any
+socket is made. The password is kept out of every message, ``repr`` and log line.
 """
 
 from __future__ import annotations
@@ -19,14 +21,17 @@ import urllib3
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
+    NameResolutionError,
     NewConnectionError,
     ReadTimeoutError,
 )
 
-from acmerun.acmeos import deadline, defaults
+from acmerun.acmeos import deadline, defaults, transport
 from acmerun.acmeos.errors import (
     AcmeOSError,
+    AnswerTooLarge,
     AuthenticationError,
+    BadAddress,
     CommandError,
     ConnectionFailure,
     ConnectTimeout,
@@ -45,6 +50,9 @@ RECONNECT_FIRST_PAUSE = 0.1
 RECONNECT_MAX_PAUSE = 1.0
 #: logging out is a courtesy: never wait long for it
 LOGOUT_TIMEOUT = 2.0
+
+#: a socket timeout may end this much before the deadline it was cut to (seconds)
+_SLACK = 0.005
 
 _JSON = "application/json"
 _SESSION = "/api/v1/session"
@@ -100,13 +108,17 @@ class AcmeOSAPI:
         connect_timeout: float = defaults.CONNECT_TIMEOUT,
         read_timeout: float = defaults.READ_TIMEOUT,
     ) -> None:
+        """``BadAddress`` when ``hostname`` or ``port`` cannot be connected to."""
+        problem = transport.address_problem(hostname, port)
+        if problem is not None:
+            raise BadAddress(problem)
         self.hostname = hostname
         self.port = port
         self.username = username
         self._password = password
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
-        self._pool: urllib3.HTTPConnectionPool | None = None
+        self._pool: transport.HTTPPool | None = None
         self._token: str | None = None
         # headers are built once per session: a GET carries only the token
         self._get_headers: dict[str, str] = {}
@@ -139,17 +151,20 @@ class AcmeOSAPI:
                 left = deadline.remaining()
                 if left is None or left > 0:
                     limit = LOGOUT_TIMEOUT if left is None else min(LOGOUT_TIMEOUT, left)
-                    pool.urlopen(
-                        "DELETE",
-                        _SESSION,
-                        headers={"X-Auth-Token": token},
-                        retries=False,
-                        redirect=False,
-                        timeout=urllib3.Timeout(
-                            connect=min(self.connect_timeout, limit),
-                            read=min(self.read_timeout, limit),
-                        ),
-                    )
+                    with transport.request_deadline(limit):
+                        response = pool.urlopen(
+                            "DELETE",
+                            _SESSION,
+                            headers={"X-Auth-Token": token},
+                            retries=False,
+                            redirect=False,
+                            preload_content=False,
+                            timeout=urllib3.Timeout(
+                                connect=min(self.connect_timeout, limit),
+                                read=min(self.read_timeout, limit),
+                            ),
+                        )
+                        transport.read_answer(response, defaults.MAX_ANSWER_BYTES)
         except Exception as exc:  # logging out is a courtesy
             log.debug("%s: logout failed: %s", self.hostname, exc)
         finally:
@@ -285,37 +300,49 @@ class AcmeOSAPI:
             connect, read = min(connect, limit), min(read, limit)
         pool = self._pool
         if pool is None:
-            pool = self._pool = urllib3.HTTPConnectionPool(
+            pool = self._pool = transport.HTTPPool(
                 self.hostname, self.port, maxsize=1, block=False, retries=False
             )
-        try:
-            response = pool.urlopen(
-                method,
-                path,
-                body=body,
-                headers=self._get_headers if body is None else self._body_headers,
-                retries=False,
-                redirect=False,
-                assert_same_host=False,
-                timeout=urllib3.Timeout(connect=connect, read=read),
-            )
-        except ReadTimeoutError:
-            deadline.check()
-            raise ReadTimeout(read) from None
-        except NewConnectionError as exc:
-            raise ConnectionFailure(detail=self._detail(exc)) from None
-        except ConnectTimeoutError as exc:
-            deadline.check()
-            raise ConnectTimeout(detail=self._detail(exc)) from None
-        except (HTTPError, OSError) as exc:
-            raise ConnectionFailure(detail=self._detail(exc)) from None
-        data = response.data
+        total = connect + read
+        with transport.request_deadline(total) as until:
+            try:
+                response = pool.urlopen(
+                    method,
+                    path,
+                    body=body,
+                    headers=self._get_headers if body is None else self._body_headers,
+                    retries=False,
+                    redirect=False,
+                    assert_same_host=False,
+                    preload_content=False,
+                    timeout=urllib3.Timeout(connect=connect, read=read),
+                )
+                data = transport.read_answer(response, defaults.MAX_ANSWER_BYTES)
+            except transport.TooLarge:
+                raise AnswerTooLarge(defaults.MAX_ANSWER_BYTES) from None
+            except ReadTimeoutError:
+                deadline.check()
+                if time.monotonic() >= until - _SLACK:  # the answer trickled past the deadline
+                    raise ReadTimeout(total, deadline=True) from None
+                raise ReadTimeout(read) from None
+            except NameResolutionError:
+                raise BadAddress(f"cannot resolve hostname {self.hostname!r}") from None
+            except NewConnectionError as exc:
+                raise ConnectionFailure(detail=self._detail(exc)) from None
+            except ConnectTimeoutError as exc:
+                deadline.check()
+                raise ConnectTimeout(detail=self._detail(exc)) from None
+            except (HTTPError, OSError) as exc:
+                deadline.check()
+                if time.monotonic() >= until - _SLACK:  # the request's deadline cut it short
+                    raise ReadTimeout(total, deadline=True) from None
+                raise ConnectionFailure(detail=self._detail(exc)) from None
         if not data:
             return response.status, None
         try:
             return response.status, json.loads(data)
         except ValueError:
-            return response.status, data.decode("utf-8", "replace")[:200]
+            return response.status, data[:200].decode("utf-8", "replace")
 
     def _forget_session(self) -> None:
         self._token = None
@@ -336,7 +363,7 @@ class AcmeOSAPI:
         return CommandError(code, message, status)
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._password, "***") if self._password else text
+        return text.replace(self._password, defaults.MASK) if self._password else text
 
     def _detail(self, exc: BaseException) -> str:
         return f"{self.hostname}:{self.port}: {self._scrub(str(exc))}"

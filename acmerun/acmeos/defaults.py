@@ -27,3 +27,11 @@ READ_TIMEOUT = 60.0
 
 #: what a secret (a password) is replaced with in every message, log line and report
 MASK = "********"
+
+#: a whole device request (connect, send, every read of the answer) ends within the connect
+#: timeout plus the read timeout, however slowly the device sends; its answer is at most this
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+
+#: the inventory request: seconds in all (connect, send, every read) and the largest answer
+INVENTORY_DEADLINE = 60.0
+MAX_INVENTORY_BYTES = 64 * 1024 * 1024

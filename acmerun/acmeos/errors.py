@@ -4,8 +4,13 @@
      ├── ConnectionFailure          the device could not be reached: refused, reset,
      │    │                         closed mid-answer, connect timeout. Message is exactly
      │    │                         "problem communicating with device". Status: unreachable.
-     │    └── ConnectTimeout        no TCP connection within the connect timeout
-     ├── ReadTimeout                connected, but no answer within the read timeout. Failed.
+     │    ├── ConnectTimeout        no TCP connection within the connect timeout
+     │    └── BadAddress            the host's address cannot be used (not an IP address or
+     │                              a DNS name that resolves, a port out of range); raised
+     │                              before any connection. Message: "bad device address: ..."
+     ├── ReadTimeout                connected, but no answer within the read timeout, or not
+     │                              all of it by the request's deadline. Failed.
+     ├── AnswerTooLarge             the answer is over ``defaults.MAX_ANSWER_BYTES``. Failed.
      ├── AuthenticationError        the device refused the credentials (HTTP 401). Failed,
      │                              never retried.
      ├── CommandError               the device answered with an error body ``{"code", "message"}``
@@ -51,12 +56,39 @@ class ConnectTimeout(ConnectionFailure):
     """No TCP connection could be made within the connect timeout."""
 
 
-class ReadTimeout(AcmeOSError):
-    """The device accepted the request but did not answer within the read timeout."""
+class BadAddress(ConnectionFailure):
+    """The host's hostname or port cannot be connected to; ``reason`` says why."""
 
-    def __init__(self, timeout: float) -> None:
-        super().__init__(f"device did not answer within the read timeout of {timeout:g}s")
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"bad device address: {reason}", detail=reason)
+        self.reason = reason
+
+
+class ReadTimeout(AcmeOSError):
+    """The device accepted the request but did not answer in time.
+
+    Either nothing came within the read timeout, or the whole answer did not come
+    by the request's deadline (``deadline=True``): a device that trickles its answer.
+    """
+
+    def __init__(self, timeout: float, *, deadline: bool = False) -> None:
+        if deadline:
+            text = (
+                f"device did not send its whole answer within {timeout:g}s (the request's deadline)"
+            )
+        else:
+            text = f"device did not answer within the read timeout of {timeout:g}s"
+        super().__init__(text)
         self.timeout = timeout
+        self.deadline = deadline
+
+
+class AnswerTooLarge(AcmeOSError):
+    """The device's answer is larger than the client accepts."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"device sent an answer larger than {limit} bytes (the limit)")
+        self.limit = limit
 
 
 class AuthenticationError(AcmeOSError):

@@ -1,22 +1,51 @@
-"""Templates and expressions: Jinja2 in an immutable sandbox, undefined names are errors.
+"""Templates and expressions: Jinja2 in a bounded immutable sandbox, undefined names are errors.
 
 A string with ``{{ }}``, ``{% %}`` or ``{# #}`` is a template; a string that is one
 ``{{ expr }}`` and nothing else renders to the expression's own value (an int stays an
 int). ``when`` and ``assert`` are bare expressions (``res.cpu < 80``). Everything is
 parsed and compiled once, when the runbook is compiled; rendering only evaluates.
+
+Every render runs within the render budget (``acmerun.runbook.budget``): a template
+that would compute too much is refused with ``RenderBudgetExceeded``. A caller with a
+deadline renders through ``render_within``.
 """
 
 from __future__ import annotations
 
 import re
+import reprlib
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, meta, nodes
+from jinja2 import TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.parser import Parser
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from acmerun.runbook import budget
+from acmerun.runbook.budget import (
+    MAX_NUMBER_DIGITS,
+    RenderBudgetExceeded,
+    RenderDeadline,
+    RenderInterrupted,
+)
+from acmerun.runbook.costs import binop
 from acmerun.runbook.filters import FILTERS
+from acmerun.runbook.sandbox import BoundedEnvironment
+
+__all__ = [
+    "RESERVED_NAMES",
+    "Expression",
+    "RenderBudgetExceeded",
+    "RenderDeadline",
+    "RenderInterrupted",
+    "Renderer",
+    "compile_text",
+    "compile_value",
+    "expression_problems",
+    "is_template",
+    "render_within",
+    "template_problems",
+]
 
 #: a compiled value: call it with the variables to get the rendered value
 Renderer = Callable[[Mapping[str, Any]], Any]
@@ -31,11 +60,9 @@ RESERVED_NAMES = frozenset(
 )
 
 
-def environment() -> ImmutableSandboxedEnvironment:
-    """The sandboxed Jinja2 environment every runbook template runs in."""
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-    env.filters.update(FILTERS)
-    return env
+def environment() -> BoundedEnvironment:
+    """The sandboxed, bounded Jinja2 environment every runbook template runs in."""
+    return BoundedEnvironment(FILTERS)
 
 
 _ENV = environment()
@@ -106,17 +133,54 @@ def _parse_expression(source: str) -> nodes.Expr:
     return expr
 
 
+class _NotConstant(Exception):
+    pass
+
+
+def _fold(node: nodes.Node, bounds: budget.Budget) -> Any:
+    """The value of a constant arithmetic expression, computed within ``bounds``."""
+    if isinstance(node, nodes.Const):
+        return node.value
+    if isinstance(node, nodes.BinExpr):
+        left, right = _fold(node.left, bounds), _fold(node.right, bounds)
+        binop(bounds, node.operator, left, right)
+        return bounds.made(_ENV.binop_table[node.operator](left, right))
+    if isinstance(node, nodes.Neg):
+        return -_fold(node.node, bounds)
+    if isinstance(node, (nodes.List, nodes.Tuple)):
+        return [_fold(item, bounds) for item in node.items]
+    raise _NotConstant
+
+
+def _budget_problems(tree: nodes.Node, kind: str) -> list[str]:
+    """Constant arithmetic over the render budget (``9 ** (9 ** 9)``): refused before any run."""
+    for node in tree.find_all(nodes.BinExpr):
+        try:
+            _fold(node, budget.Budget(kind))
+        except RenderBudgetExceeded as error:
+            return [f"the {kind} exceeds the render budget: {error.detail}"]
+        except Exception:  # not constant, or an error the run reports (1 / 0)
+            continue
+    return []
+
+
+def _problems(kind: str, source: str, parse: Callable[[str], nodes.Node]) -> list[str]:
+    try:
+        tree = parse(source)
+    except TemplateSyntaxError as error:
+        return [_syntax(error, source, kind)]
+    except RecursionError:
+        return [f"the {kind} {_TOO_DEEP}"]
+    except ValueError:  # Python refuses to read an integer this long
+        return [f"the {kind} holds a number of more than {MAX_NUMBER_DIGITS} digits"]
+    if _too_deep(tree):
+        return [f"the {kind} {_TOO_DEEP}"]
+    return _private_problems(tree) or _budget_problems(tree, kind)
+
+
 def template_problems(source: str) -> list[str]:
     """What is wrong with a template, found without rendering it (empty when nothing)."""
-    try:
-        tree = _ENV.parse(source)
-    except TemplateSyntaxError as error:
-        return [_syntax(error, source)]
-    except RecursionError:
-        return [f"the template {_TOO_DEEP}"]
-    if _too_deep(tree):
-        return [f"the template {_TOO_DEEP}"]
-    return _private_problems(tree)
+    return _problems("template", source, _ENV.parse)
 
 
 def expression_problems(source: str) -> list[str]:
@@ -124,15 +188,7 @@ def expression_problems(source: str) -> list[str]:
     stripped = source.strip()
     if stripped.startswith("{{") and stripped.endswith("}}"):
         return ["an expression is written without '{{ }}', e.g. res.cpu < 80"]
-    try:
-        tree = _parse_expression(source)
-    except TemplateSyntaxError as error:
-        return [_syntax(error, source, "expression")]
-    except RecursionError:
-        return [f"the expression {_TOO_DEEP}"]
-    if _too_deep(tree):
-        return [f"the expression {_TOO_DEEP}"]
-    return _private_problems(tree)
+    return _problems("expression", source, _parse_expression)
 
 
 def _check(value: Any) -> Any:
@@ -152,17 +208,48 @@ def _expression_names(source: str) -> frozenset[str]:
     return frozenset(n.name for n in found)
 
 
-def _expression_renderer(source: str) -> Renderer:
+def _expression_renderer(source: str, kind: str = "expression", shown: str = "") -> Renderer:
     expr = _ENV.compile_expression(source, undefined_to_none=False)
     names = _expression_names(source)
-    return lambda ctx: _check(expr(**_pick(names, ctx)))
+
+    def render(ctx: Mapping[str, Any]) -> Any:
+        with budget.scope(kind, shown or source) as bounds:
+            given = _pick(names, ctx)
+            value = _check(expr(**given))
+            if not any(value is v for v in given.values()):
+                bounds.check_size(value, "the value")
+            return value
+
+    return render
 
 
 def compile_text(source: str) -> Renderer:
     """A renderer producing text (for names such as ``rolling.group_by``)."""
     template = _ENV.from_string(source)
     names = frozenset(meta.find_undeclared_variables(_ENV.parse(source)))
-    return lambda ctx: template.render(_pick(names, ctx))
+
+    def render(ctx: Mapping[str, Any]) -> str:
+        with budget.scope("template", source):
+            return template.render(_pick(names, ctx))
+
+    return render
+
+
+def render_within(
+    renderer: Renderer,
+    variables: Mapping[str, Any],
+    *,
+    seconds: float | None,
+    stop: threading.Event | None = None,
+) -> Any:
+    """``renderer(variables)``, all its templates sharing one budget that ends in ``seconds``.
+
+    For a caller with a deadline (a step's ``timeout``): ``RenderDeadline`` when the
+    time runs out while rendering, ``RenderInterrupted`` as soon as ``stop`` is set,
+    ``RenderBudgetExceeded`` for any other bound of the budget.
+    """
+    with budget.limits(seconds, stop):
+        return renderer(variables)
 
 
 def compile_value(value: Any) -> Renderer | None:
@@ -173,7 +260,7 @@ def compile_value(value: Any) -> Renderer | None:
         single = _SINGLE.match(value.strip())
         if single is not None:
             try:
-                return _expression_renderer(single.group("expr"))
+                return _expression_renderer(single.group("expr"), "template", value)
             except TemplateSyntaxError:
                 pass
         return compile_text(value)
@@ -213,10 +300,18 @@ def _probes(node: nodes.Node, found: dict[str, None]) -> None:
         _probes(child, found)
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 80
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 20
+_SHORT.maxlevel = 4
+
+
 def _show(value: Any) -> str:
     if isinstance(value, Undefined):
         return "undefined"
-    text = repr(value)
+    if isinstance(value, int) and value.bit_length() > 256:
+        return f"<an integer of {budget.digits(value)} digits>"
+    text = _SHORT.repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 

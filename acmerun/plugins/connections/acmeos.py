@@ -5,6 +5,8 @@ does the same programmatically. Credentials come from nornir's usual resolution
 (host, groups, defaults, ``connection_options["acmeos"]``); where the inventory
 gives none, from ``$ACMEOS_USERNAME`` / ``$ACMEOS_PASSWORD``, else the factory
 credentials. ``extras`` may set ``connect_timeout`` and ``read_timeout`` (seconds).
+A host whose hostname or port cannot be connected to fails to open with
+``BadAddress`` (a ``ConnectionFailure``: the host is unreachable), naming the reason.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from nornir.core.plugins.connections import ConnectionPluginRegister
 
 from acmerun.acmeos import defaults
 from acmerun.acmeos.client import AcmeOSAPI
+from acmerun.acmeos.errors import BadAddress
+from acmerun.acmeos.transport import address_problem
 
 #: the name tasks use with ``task.host.get_connection(CONNECTION_NAME, ...)``
 CONNECTION_NAME = "acmeos"
@@ -68,10 +72,13 @@ class AcmeOS:
         configuration: Config | None = None,
     ) -> None:
         """Connect to the device and log in (nornir calls this on first ``get_connection``)."""
-        if not hostname:
-            raise ValueError("the host has no hostname to connect to")
+        port = 80 if port is None else port
+        problem = address_problem(hostname, port)
+        if problem is not None:
+            raise BadAddress(problem)
+        assert hostname is not None
         user, secret = resolve_credentials(username, password)
-        connection = AcmeOSAPI(hostname, user, secret, port or 80, **_timeouts(extras))
+        connection = AcmeOSAPI(hostname, user, secret, port, **_timeouts(extras))
         try:
             connection.open()
         except BaseException:

@@ -293,7 +293,7 @@ def test_a_device_echoing_the_password_never_gets_it_into_a_message(device: Devi
     api = device.api()
     with pytest.raises(AuthenticationError) as caught:
         api.open()
-    assert str(caught.value) == "authentication failed (user 'netops'): bad password ***"
+    assert str(caught.value) == "authentication failed (user 'netops'): bad password ********"
     assert_no_password(caught.value, api)
     assert PASSWORD not in repr(api)
     assert repr(api) == f"AcmeOSAPI(hostname='127.0.0.1', port={device.port}, username='netops')"

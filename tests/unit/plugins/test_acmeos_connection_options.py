@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from nornir.core.plugins.connections import ConnectionPluginRegister
 
-from acmerun.acmeos import defaults
+from acmerun.acmeos import BadAddress, ConnectionFailure, defaults
 from acmerun.plugins.connections.acmeos import (
     CONNECTION_NAME,
     AcmeOS,
@@ -59,9 +59,25 @@ def test_bad_extras_are_refused_with_a_clear_message(
         _timeouts(extras)
 
 
-def test_a_host_without_hostname_is_refused() -> None:
-    with pytest.raises(ValueError, match="no hostname"):
+def test_a_host_without_hostname_is_unreachable_with_the_reason() -> None:
+    with pytest.raises(BadAddress, match=r"^bad device address: the host has no hostname"):
         AcmeOS().open(None, "u", "p", 80, "acmeos")
+
+
+@pytest.mark.parametrize(
+    ("hostname", "port", "reason"),
+    [
+        ("edge 00", 80, "hostname 'edge 00' is neither an IP address nor a DNS name"),
+        ("127.0.0.1", 70000, "port 70000 is not a TCP port (1-65535)"),
+        ("127.0.0.1", 0, "port 0 is not a TCP port (1-65535)"),
+    ],
+)
+def test_a_host_with_a_bad_address_is_unreachable_with_the_reason(
+    hostname: str, port: int, reason: str
+) -> None:
+    with pytest.raises(ConnectionFailure) as caught:
+        AcmeOS().open(hostname, "u", "p", port, "acmeos")
+    assert str(caught.value) == f"bad device address: {reason}"
 
 
 def test_closing_a_plugin_that_never_opened_is_harmless() -> None:
