@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from acmerun.runbook import budget
+from acmerun.errors import RunbookInvalid
+from acmerun.runbook import budget, load_runbook_text
 from acmerun.runbook.templating import (
     Expression,
     RenderBudgetExceeded,
@@ -236,3 +237,22 @@ def test_assert_explanations_stay_short_whatever_the_value() -> None:
     shown = check.explain({"res": [[["x" * 100] * 100] * 100] * 100})
     assert len(shown) < 100
     assert Expression("n == 1").explain({"n": 10**5000}) == "n = <an integer of 5001 digits>"
+
+
+def test_a_runbook_with_constant_arithmetic_over_the_budget_is_invalid_at_its_place() -> None:
+    text = (
+        "name: hostile\n"
+        "steps:\n"
+        "  - task: acmeos.get_version\n"
+        '    when: "9 ** (9 ** 9) > 0"\n'
+        "  - task: acmeos.install_os_version\n"
+        "    args: {version: \"{{ 'x' * 10**9 }}\"}\n"
+    )
+    with pytest.raises(RunbookInvalid) as caught:
+        load_runbook_text(text, "h.yml")
+    assert caught.value.errors == [
+        "h.yml:4:11: steps[0].when: the expression exceeds the render budget:"
+        " 9 ** 387420489 would have 1.2e9 bits (limit 100000)",
+        "h.yml:6:21: steps[1].args.version: the template exceeds the render budget:"
+        " 'x' * 1000000000 would be 1e9 characters (limit 1000000)",
+    ]
