@@ -58,6 +58,11 @@ def _count(text: str) -> int:
     return _HUGE if len(text) > 18 else int(text)
 
 
+def spec_width(spec: str) -> int:
+    """What the widths and precisions of a format spec may add to a field."""
+    return _FIELD + sum(_count(n) for n in _NUMBERS.findall(spec))
+
+
 def _ints(values: Iterable[Any]) -> int:
     return sum(min(abs(v), _HUGE) for v in values if type(v) is int)
 
@@ -157,13 +162,9 @@ def check_method(
             args = (items, *args[1:])
         elif name == "format" and isinstance(owner, str):
             budget.check_estimate(format_size(budget, owner, args, kwargs), what)
-        elif (
-            name == "format_map"
-            and isinstance(owner, str)
-            and args
-            and isinstance(args[0], Mapping)
-        ):
-            budget.check_estimate(format_size(budget, owner, (), args[0]), what)
+        elif name == "format_map" and isinstance(owner, str) and args:
+            values = args[0] if isinstance(args[0], Mapping) else {"": args[0]}
+            budget.check_estimate(format_size(budget, owner, (), values), what)
         elif name == "translate" and args and isinstance(args[0], Mapping):
             widest = max((budget.check_size(v) for v in args[0].values()), default=1)
             budget.check_estimate(len(owner) * max(widest, 1), what)
@@ -259,6 +260,14 @@ def _tojson(b: Budget, c: Context, value: Any, args: tuple[Any, ...], kw: dict[s
     return value, args, kw
 
 
+def _urlize(b: Budget, c: Context, value: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> Call:
+    text = str(value)
+    extra = sum(b.size(_arg(args, kw, i, n, "")) for i, n in ((2, "target"), (3, "rel")))
+    links = sum(1 for word in text.split() if "." in word or "@" in word or ":" in word)
+    b.check_estimate(2 * len(text) + links * (extra + 64), "urlize(...)")
+    return value, args, kw
+
+
 def _pprint(b: Budget, c: Context, value: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> Call:
     size = b.size(value)
     b.check_estimate(2 * size + size * b.depth(value), "pprint")
@@ -308,6 +317,7 @@ ESTIMATES: dict[str, Callable[[Budget, Context, Any, tuple[Any, ...], dict[str, 
     "slice": _slice,
     "tojson": _tojson,
     "pprint": _pprint,
+    "urlize": _urlize,
     "sum": _sum,
     "round": _round,
     "int": _number,

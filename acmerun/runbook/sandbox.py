@@ -26,12 +26,17 @@ from typing import Any, cast
 from jinja2 import StrictUndefined, nodes, pass_context
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.runtime import Context, LoopContext, markup_join, str_join
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import (
+    ImmutableSandboxedEnvironment,
+    SandboxedEscapeFormatter,
+    SandboxedFormatter,
+)
 from jinja2.utils import _PassArg, generate_lorem_ipsum
+from markupsafe import Markup
 
 from acmerun.runbook import budget as bounds
 from acmerun.runbook.budget import MAX_RANGE, current
-from acmerun.runbook.costs import CHEAP, ESTIMATES, binop, check_method
+from acmerun.runbook.costs import CHEAP, ESTIMATES, binop, check_method, spec_width
 
 
 def _first_arg(fn: Callable[..., Any], context: Context) -> tuple[Any, ...]:
@@ -94,6 +99,62 @@ def bounded_lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100)
     if isinstance(n, int) and isinstance(max, int):
         current().check_estimate(n * max * 12, f"lipsum({n}, max={max})")
     return str(generate_lorem_ipsum(n, html, min, max))
+
+
+# -- str.format ------------------------------------------------------------------------
+
+
+class _BoundedFields:
+    """``str.format`` fields checked as they are formatted: their widths, the text so far."""
+
+    made = 0
+
+    def vformat(self, format_string: str, args: Any, kwargs: Any) -> str:
+        self.made = 0
+        return super().vformat(format_string, args, kwargs)  # type: ignore[misc, no-any-return]
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        budget = current()
+        budget.tick()
+        what = f"formatting a field with {{:{format_spec[:20]}}}"
+        budget.check_estimate(budget.check_size(value) + spec_width(format_spec), what)
+        text = super().format_field(value, format_spec)  # type: ignore[misc]
+        self.made += len(text)
+        budget.check_estimate(self.made, "the formatted fields")
+        return text
+
+
+class BoundedFormatter(_BoundedFields, SandboxedFormatter):
+    """The sandbox's ``str.format``, bounded."""
+
+
+class BoundedEscapeFormatter(_BoundedFields, SandboxedEscapeFormatter):
+    """The sandbox's ``Markup.format``, bounded."""
+
+
+def bounded_format(env: Any, value: Any) -> Callable[..., str] | None:
+    """A bounded stand-in for ``str.format`` / ``str.format_map`` (else None)."""
+    name = getattr(value, "__name__", None)
+    owner = getattr(value, "__self__", None)
+    if name not in ("format", "format_map") or not isinstance(owner, str):
+        return None
+    formatter: SandboxedFormatter
+    if isinstance(owner, Markup):
+        formatter = BoundedEscapeFormatter(env, escape=owner.escape)
+    else:
+        formatter = BoundedFormatter(env)
+    kind = type(owner)
+
+    def bounded(*args: Any, **kwargs: Any) -> str:
+        if name != "format_map":
+            return kind(formatter.vformat(owner, args, kwargs))
+        if kwargs or len(args) != 1:
+            raise TypeError("format_map() takes exactly one argument and no keywords")
+        return kind(formatter.vformat(owner, (), args[0]))
+
+    bounded.__name__ = name
+    bounded.__wrapped__ = value  # type: ignore[attr-defined]
+    return bounded
 
 
 # -- the environment -------------------------------------------------------------------
@@ -187,6 +248,10 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         self.tests = {n: bounded_test(n, f) for n, f in tests.items()}
         self.globals["range"] = bounded_range
         self.globals["lipsum"] = bounded_lipsum
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """``str.format`` and ``format_map`` as the sandbox's, with every field bounded."""
+        return bounded_format(self, value)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         """Arithmetic, refused when the result would be too big (checked before computing)."""

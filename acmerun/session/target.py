@@ -92,8 +92,10 @@ def describe(source: InventorySource) -> str:
         return (
             f"target: embedded AcmeOS lab (simulated devices on loopback; state in {_lab_state()})"
         )
+    from acmerun.acmeos.transport import masked
+
     url: Any = source.options.get("url")
-    return f"target: inventory {url}"
+    return f"target: inventory {','.join(masked(u) for u in str(url).split(','))}"
 
 
 def stop_embedded_lab(source: InventorySource) -> None:

@@ -49,6 +49,8 @@ class _Server:
         self.stopped = threading.Event()
         self.requests = 0
         self.connections = 0
+        #: the request line and headers of every request, as received
+        self.heads: list[bytes] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.05)
         self.port = int(self._listener.getsockname()[1])
@@ -73,8 +75,10 @@ class _Server:
     def _serve(self, conn: socket.socket) -> None:
         with conn, contextlib.suppress(OSError):
             while not self.stopped.is_set():
-                if not _read_request(conn):
+                head = _read_request(conn)
+                if not head:
                     return
+                self.heads.append(head)
                 self.requests += 1
                 if not self.answer(conn):
                     return

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import urllib3
 from nornir.core.inventory import Defaults, Group, Groups, Host, Hosts, Inventory, ParentGroups
 
-from acmerun.acmeos import defaults
+from acmerun.acmeos import defaults, transport
 from acmerun.defaults import INVENTORY_PLUGIN
 from acmerun.plugins.inventory.embedded import (
     embedded_lab,
@@ -98,7 +99,8 @@ class ACMEInventory:
                     raise TypeError
             except (KeyError, TypeError):
                 raise InventoryError(
-                    f"inventory service at {base} sent a malformed host (#{number}): "
+                    f"inventory service at {transport.masked(base)} sent a malformed host"
+                    f" (#{number}): "
                     f"{str(record)[:200]}"
                 ) from None
             if self.filter_sites is not None and site not in self.filter_sites:
@@ -106,7 +108,9 @@ class ACMEInventory:
             if self.filter_dev_types is not None and dev_type not in self.filter_dev_types:
                 continue
             if name in hosts:
-                raise InventoryError(f"inventory service at {base} lists host {name!r} twice")
+                raise InventoryError(
+                    f"inventory service at {transport.masked(base)} lists host {name!r} twice"
+                )
             group = groups.get(site)
             if group is None:
                 group = groups[site] = Group(name=site, defaults=inventory_defaults)
@@ -122,9 +126,11 @@ class ACMEInventory:
         return Inventory(hosts=hosts, groups=groups, defaults=inventory_defaults)
 
     def _fetch(self, base: str) -> list[Any]:
-        parts = urlsplit(base)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InventoryError(f"inventory URL {base!r} is not an http(s) URL")
+        """The host records one service lists; the request ends within its deadline and size."""
+        shown = transport.masked(base)
+        problem = transport.url_problem(base)
+        if problem is not None:
+            raise InventoryError(f"inventory URL {shown!r} cannot be used: {problem}")
         query: dict[str, str] = {}
         if self.filter_sites is not None:
             query["site"] = ",".join(self.filter_sites)
@@ -136,31 +142,55 @@ class ACMEInventory:
             self.filter_dev_types is not None and not self.filter_dev_types
         ):
             return []
-        with urllib3.PoolManager(retries=False) as pool:
-            try:
-                response = pool.request(
-                    "GET",
-                    url,
-                    timeout=urllib3.Timeout(
-                        connect=defaults.CONNECT_TIMEOUT, read=defaults.READ_TIMEOUT
-                    ),
-                    redirect=False,
-                )
-            except urllib3.exceptions.HTTPError as exc:
-                raise InventoryError(
-                    f"cannot reach the inventory service at {base}: {_reason(exc)}"
-                ) from None
-        if response.status != 200:
-            raise InventoryError(
-                f"inventory service at {base} answered HTTP {response.status} for {path}"
-            )
+        data = _get(url, shown)
         try:
-            hosts = json.loads(response.data)["hosts"]
-        except (ValueError, KeyError, TypeError):
+            hosts = json.loads(data)["hosts"]
+        except (ValueError, KeyError, TypeError, RecursionError):
             hosts = None
         if not isinstance(hosts, list):
-            raise InventoryError(f"inventory service at {base} did not send a host list")
+            raise InventoryError(f"inventory service at {shown} did not send a host list")
         return hosts
+
+
+def _get(url: str, shown: str) -> bytearray:
+    """The body of ``GET url``: within ``INVENTORY_DEADLINE`` in all, ``MAX_INVENTORY_BYTES``."""
+    parts = urlsplit(url)
+    headers = {}
+    if parts.username is not None or parts.password is not None:
+        credentials = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+        headers = urllib3.util.make_headers(basic_auth=credentials)
+    limit, seconds = defaults.MAX_INVENTORY_BYTES, defaults.INVENTORY_DEADLINE
+    timeout = urllib3.Timeout(connect=defaults.CONNECT_TIMEOUT, read=defaults.READ_TIMEOUT)
+    with transport.request_deadline(seconds) as until, transport.PoolManager(retries=False) as pool:
+        try:
+            response = pool.request(
+                "GET", url, headers=headers, timeout=timeout, redirect=False, preload_content=False
+            )
+            body = transport.read_answer(response, limit) if response.status == 200 else None
+        except transport.TooLarge as exc:
+            raise InventoryError(
+                f"inventory service at {shown} sent too much: {exc} (the limit)"
+            ) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            if time.monotonic() >= until - 0.005:
+                raise InventoryError(
+                    f"inventory service at {shown} did not send its whole answer"
+                    f" within {seconds:g}s"
+                ) from None
+            reason = _reason(exc)
+            if parts.password:
+                reason = reason.replace(parts.password, transport.MASK)
+            raise InventoryError(
+                f"cannot reach the inventory service at {shown}: {reason}"
+            ) from None
+    if body is None:
+        response.close()
+        response.release_conn()
+        raise InventoryError(
+            f"inventory service at {shown} answered HTTP {response.status}"
+            f" for {defaults.INVENTORY_HOSTS_PATH}"
+        )
+    return body
 
 
 def _names(option: str, value: Iterable[str] | str | None) -> tuple[str, ...] | None:

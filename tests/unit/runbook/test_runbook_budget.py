@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from acmerun.runbook import budget
+from acmerun.errors import RunbookInvalid
+from acmerun.runbook import budget, load_runbook_text
 from acmerun.runbook.templating import (
     Expression,
     RenderBudgetExceeded,
@@ -58,6 +59,16 @@ def refusal(template: str, **variables: Any) -> str:
         ("{{ '%999999999d'|format(1) }}", "format(...) would be 1e9 characters"),
         ("{{ '{:999999999}'.format(1) }}", "'{:999999999}'.format(...) would be 1e9 characters"),
         ("{{ '{:{}}'.format(1, 10**9) }}", "'{:{}}'.format(...) would be 1e9 characters"),
+        (
+            "{{ '{0:{1.v}}'.format(1, namespace(v=10**9)) }}",
+            "formatting a field with {:1000000000} would be 1e9 characters",
+        ),
+        ("{{ ('{0}' * 3).format(big) }}", "'{0}{0}{0}'.format(...) would be 1.8e6 characters"),
+        (
+            "{{ '{v:999999999}'.format_map(namespace(v=1)) }}",
+            "'{v:999999999}'.format_map(...) would be 1e9 characters",
+        ),
+        ("{{ ('a.com ' * 1000)|urlize(target=s) }}", "urlize(...) would be 1.1e6 characters"),
         ("{{ lipsum(10**6) }}", "lipsum(1000000, max=100) would be 1.2e9 characters"),
         ("{{ range(10**9) }}", "range(1000000000) would have 1000000000 items (limit 100000)"),
         ("{{ [s] * 2000 }}", "<a list of 1 item> * 2000 would be 2e6 characters"),
@@ -182,6 +193,9 @@ def test_ordinary_templates_render_as_before() -> None:
     assert render("{{ [1, 2, 3]|join(',') }}") == "1,2,3"
     assert render("{{ '%s-%05d' % ('a', 42) }}") == "a-00042"
     assert render("{{ '{}:{:>4}'.format('a', 1) }}") == "a:   1"
+    assert render("{{ '{a}'.format_map({'a': 2}) }}") == "2"
+    assert str(render("{{ ('<{}>'|safe).format('&') }}")) == "<&amp;>"
+    assert render("{{ 'see www.a.com'|urlize }}").startswith('see <a href="https://www.a.com"')
     assert render("{{ 'ab' * 3 }}") == "ababab"
     assert render("{{ 'x'|center(5) }}") == "  x  "
     assert render("{% for i in range(3) %}{{ i }},{% endfor %}") == "0,1,2,"
@@ -223,3 +237,22 @@ def test_assert_explanations_stay_short_whatever_the_value() -> None:
     shown = check.explain({"res": [[["x" * 100] * 100] * 100] * 100})
     assert len(shown) < 100
     assert Expression("n == 1").explain({"n": 10**5000}) == "n = <an integer of 5001 digits>"
+
+
+def test_a_runbook_with_constant_arithmetic_over_the_budget_is_invalid_at_its_place() -> None:
+    text = (
+        "name: hostile\n"
+        "steps:\n"
+        "  - task: acmeos.get_version\n"
+        '    when: "9 ** (9 ** 9) > 0"\n'
+        "  - task: acmeos.install_os_version\n"
+        "    args: {version: \"{{ 'x' * 10**9 }}\"}\n"
+    )
+    with pytest.raises(RunbookInvalid) as caught:
+        load_runbook_text(text, "h.yml")
+    assert caught.value.errors == [
+        "h.yml:4:11: steps[0].when: the expression exceeds the render budget:"
+        " 9 ** 387420489 would have 1.2e9 bits (limit 100000)",
+        "h.yml:6:21: steps[1].args.version: the template exceeds the render budget:"
+        " 'x' * 1000000000 would be 1e9 characters (limit 1000000)",
+    ]
