@@ -18,10 +18,9 @@ from typing import Any
 import pytest
 
 from tests.support import processes
-from tests.support.credentials import LAB_PASSWORD
+from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
-LAB_USERNAME = processes.LAB_USERNAME
 EARTH_HOSTS = 106
 
 
