@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 
 from nornir.core import Nornir
 from nornir.core.inventory import Defaults, Groups, Host, Hosts, Inventory
@@ -15,6 +14,7 @@ from rich.console import Console
 from acmerun.outcome import HostOutcome, Status, mark
 from acmerun.plugins.processors.progress import ProgressRecorder
 from acmerun.report.progress import LiveProgress
+from tests.support.terminal import Screen
 
 
 def nornir(count: int, workers: int = 20) -> Nornir:
@@ -102,7 +102,6 @@ def test_disabled_live_progress_writes_nothing() -> None:
     recorder = ProgressRecorder(total=3)
     with LiveProgress(recorder, console, lambda: 1, enabled=False, refresh_per_second=50):
         recorder.host_started("a")
-        time.sleep(0.1)
         recorder.host_done("a", Status.OK)
     assert buffer.getvalue() == ""
 
@@ -116,16 +115,17 @@ def test_live_progress_shows_the_run_then_disappears() -> None:
             recorder.host_started(f"h{i}")
         recorder.host_done("h0", Status.CHANGED)
         recorder.host_done("h1", Status.FAILED)
-        time.sleep(0.2)
     out = buffer.getvalue()
+    # its last picture shows the run as it ended
     assert "upgrade-earth" in out
     assert "2/10 hosts" in out
     assert "changed=1" in out
     assert "failed=1" in out
     assert "in flight: 2 hosts, 3 groups" in out
     assert "ETA 0:00:" in out
-    # transient: the last thing written erases the display (cursor up, erase line)
-    assert out.endswith("\x1b[2K")
+    # then it is gone from the terminal: what is printed next starts at its top line
+    console.print("RECAP: upgrade-earth")
+    assert Screen(width=120).feed(buffer.getvalue()).lines() == ["RECAP: upgrade-earth"]
 
 
 def test_render_to_a_recording_console() -> None:
