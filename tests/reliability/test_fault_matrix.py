@@ -115,7 +115,7 @@ def test_slow_devices_fail_at_the_step_timeout(lab: Any, tmp_path: Path) -> None
     step = report["hosts"]["spine00.earth"]["steps"][0]
     assert step["error"] == "step timed out after 1s (its timeout)"
     assert step["attempts"] == 2
-    assert 1.9 <= step["duration"] < 3.0
+    assert 1.9 <= step["duration"] < 6.0  # 2 attempts of 1 s, not the device's hour
     assert "step timed out after 1s" in stdout
     # 2 attempts of 1 s: the hour the device takes to answer is never waited for
     assert elapsed < OVERHEAD + 2 * 1
