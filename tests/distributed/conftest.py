@@ -33,7 +33,7 @@ def cluster() -> Iterator[Any]:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: another cluster may hold 8787
         ) as local,
         distributed.Client(local) as client,
     ):
