@@ -3,10 +3,10 @@
 Every benchmark starts its own lab (``python -m acmerun.lab serve``) and
 measures other programs as separate processes, from their start to their exit:
 
-- ``Lab``: a context manager that starts the lab, waits for its ready line
-  (``inventory: URL``), records how long that took, and on exit reads the lab's
-  peak RSS (``VmHWM`` in ``/proc/PID/status``) before stopping it with SIGTERM
-  (SIGKILL if it lingers).
+- ``Lab``: a context manager that starts the lab (``acmerun.lab.process``, which
+  waits for its ready line ``inventory: URL``), records how long that took, and
+  on exit reads the lab's peak RSS (``VmHWM`` in ``/proc/PID/status``) before
+  stopping it with SIGTERM (SIGKILL if it lingers).
 - ``run_timed``: runs a command, reaps it with ``os.wait4`` to get that child's own
   peak RSS, and returns its wall time.
 - ``summary``: median, min and max of several runs.
@@ -22,7 +22,6 @@ import atexit
 import json
 import os
 import platform
-import selectors
 import signal
 import statistics
 import subprocess
@@ -35,13 +34,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from acmerun.lab.process import LabProcess, LabProcessError, lab_command, start_lab
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
 RUNBOOKS = BENCH / "runbooks"
 PYTHON = sys.executable
 ACMERUN = str(Path(PYTHON).parent / "acmerun")
-READY_PREFIX = "inventory: "
 MIB = 1024 * 1024
 
 _children: set[subprocess.Popen[bytes]] = set()
@@ -84,70 +84,45 @@ class Lab:
         self.sites = sites
         self.leaves = leaves
         self.devices = fleet_size(sites, leaves)
-        self.options = list(options)
+        self.options_extra = list(options)
         self.ready_timeout = ready_timeout
         self.url = ""
         self.startup_seconds = 0.0
         self.peak_rss_mib = 0.0
-        self._process: subprocess.Popen[bytes] | None = None
+        self._lab: LabProcess | None = None
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
+
+    def options(self) -> list[str]:
+        """The options of ``acmerun lab serve``."""
+        return ["--sites", str(self.sites), "--leaves", str(self.leaves), *self.options_extra]
 
     def command(self) -> list[str]:
         """The lab's command line."""
-        return [
-            PYTHON,
-            "-m",
-            "acmerun.lab",
-            "serve",
-            "--port",
-            "0",
-            "--sites",
-            str(self.sites),
-            "--leaves",
-            str(self.leaves),
-            *self.options,
-        ]
+        return lab_command(self.options(), PYTHON)
 
     def __enter__(self) -> Lab:
         started = time.perf_counter()
-        process = subprocess.Popen(
-            self.command(), stdout=subprocess.PIPE, stderr=self._stderr, cwd=ROOT
-        )
-        _children.add(process)
-        self._process = process
         try:
-            self.url = self._ready_line(process, started)
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
+            self._lab = start_lab(
+                self.options(),
+                cwd=ROOT,
+                stderr=self._stderr,
+                ready_timeout=self.ready_timeout,
+                python=PYTHON,
+            )
+        except LabProcessError as exc:
+            said = self.errors()
+            self._stderr.close()
+            raise RuntimeError(f"{exc}: {said.strip()}") from None
+        _children.add(self._lab.proc)
+        self.url = self._lab.url
         self.startup_seconds = time.perf_counter() - started
         return self
 
-    def _ready_line(self, process: subprocess.Popen[bytes], started: float) -> str:
-        assert process.stdout is not None
-        selector = selectors.DefaultSelector()
-        selector.register(process.stdout, selectors.EVENT_READ)
-        buffer = b""
-        try:
-            while b"\n" not in buffer:
-                left = started + self.ready_timeout - time.perf_counter()
-                if left <= 0:
-                    raise RuntimeError(f"the lab did not start in {self.ready_timeout:.0f} s")
-                if not selector.select(left):
-                    continue
-                chunk = os.read(process.stdout.fileno(), 4096)
-                if not chunk:
-                    raise RuntimeError(f"the lab exited before its ready line: {self.errors()}")
-                buffer += chunk
-        finally:
-            selector.close()
-        line = buffer.split(b"\n", 1)[0].decode()
-        if not line.startswith(READY_PREFIX):
-            raise RuntimeError(f"unexpected first line from the lab: {line!r}")
-        return line[len(READY_PREFIX) :].strip()
-
     def errors(self) -> str:
         """What the lab wrote on stderr so far."""
+        if self._stderr.closed:
+            return ""
         self._stderr.seek(0)
         return self._stderr.read().decode(errors="replace")[-2000:]
 
@@ -167,22 +142,13 @@ class Lab:
             return json.loads(answer.read())
 
     def __exit__(self, *exc: object) -> None:
-        process = self._process
-        if process is None:
+        lab, self._lab = self._lab, None
+        if lab is None:
             return
-        self.peak_rss_mib = peak_rss_mib(process.pid)
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-        _children.discard(process)
+        self.peak_rss_mib = peak_rss_mib(lab.pid)
+        lab.stop()
+        _children.discard(lab.proc)
         self._stderr.close()
-        self._process = None
 
 
 def peak_rss_mib(pid: int) -> float:

@@ -1,4 +1,4 @@
-"""Shared fixtures: a real AcmeOS lab on loopback, in a thread, per test."""
+"""Shared fixtures: a real AcmeOS lab on loopback, in a thread, per test; the secret scan."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
+from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME, WRONG_PASSWORD
+from tests.support.processes import SecretScan, set_scan
+
+#: the folders whose every test runs its processes under the ``secret_scan`` fixture
+SCANNED_FOLDERS = ("e2e", "reliability", "distributed")
+TESTS = Path(__file__).resolve().parent
 
 
 @pytest.fixture(autouse=True)
@@ -71,9 +76,6 @@ def secret_scan(_isolated_environment: None, tmp_path: Path) -> Iterator[Any]:
     Scans what ``tests.support.processes`` helpers recorded, then every file under the
     test's folder and the state dir (reports, logs, JUnit, crash logs, locks).
     """
-    from tests.support.credentials import WRONG_PASSWORD
-    from tests.support.processes import SecretScan, set_scan
-
     roots = [tmp_path, Path(os.environ["ACMERUN_STATE_DIR"])]
     scan = SecretScan([LAB_PASSWORD, WRONG_PASSWORD], roots)
     set_scan(scan)
@@ -82,3 +84,11 @@ def secret_scan(_isolated_environment: None, tmp_path: Path) -> Iterator[Any]:
     finally:
         set_scan(None)
     scan.verify()
+
+
+@pytest.fixture(autouse=True)
+def _scanned_for_secrets(request: pytest.FixtureRequest) -> None:
+    """Every test of ``SCANNED_FOLDERS`` is checked for written-out passwords."""
+    folder = Path(request.node.path).resolve().relative_to(TESTS).parts[0]
+    if folder in SCANNED_FOLDERS:
+        request.getfixturevalue("secret_scan")

@@ -1,81 +1,26 @@
-"""Lab processes, a real Dask cluster of processes, and ``acmerun`` as a process."""
+"""Lab processes and a real Dask cluster of processes on loopback."""
 
 from __future__ import annotations
 
-import os
-import selectors
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from cluster_helpers import LAB_PASSWORD, LAB_USERNAME
 
-READY = "inventory: "
-
-
-def _ready_url(process: subprocess.Popen[bytes], timeout: float = 60.0) -> str:
-    assert process.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
-    buffer = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while b"\n" not in buffer:
-            left = deadline - time.monotonic()
-            if left <= 0 or (not selector.select(left) and time.monotonic() >= deadline):
-                raise RuntimeError("the lab did not start")
-            chunk = os.read(process.stdout.fileno(), 4096)
-            if not chunk:
-                raise RuntimeError("the lab exited before its ready line")
-            buffer += chunk
-    finally:
-        selector.close()
-    line = buffer.split(b"\n", 1)[0].decode()
-    assert line.startswith(READY), line
-    return line[len(READY) :].strip()
+from tests.support import processes
 
 
 @pytest.fixture
 def start_lab() -> Iterator[Callable[..., str]]:
     """``start_lab("--site", "earth", ...)``: a lab process; its inventory URL. Stopped after."""
-    processes: list[subprocess.Popen[bytes]] = []
+    started: list[processes.LabProcess] = []
 
     def start(*options: str) -> str:
-        env = dict(os.environ, ACMEOS_LAB_PASSWORD=LAB_PASSWORD)
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "acmerun.lab",
-                "serve",
-                "--port",
-                "0",
-                "--username",
-                LAB_USERNAME,
-                *options,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-        processes.append(process)
-        return _ready_url(process)
+        started.append(processes.start_lab(*options, sites=(), leaves=None))
+        return started[-1].url
 
     yield start
-    for process in processes:
-        process.send_signal(signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+    processes.stop(started)
 
 
 @pytest.fixture
@@ -88,7 +33,7 @@ def cluster() -> Iterator[Any]:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: another cluster may hold 8787
         ) as local,
         distributed.Client(local) as client,
     ):

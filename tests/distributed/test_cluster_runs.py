@@ -7,13 +7,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cluster_helpers import acmerun, acmerun_env, report_hosts, write_runbook
+
+from tests.support import processes
+from tests.support.cluster import AUDIT, acmerun, report_hosts, write_runbook
+from tests.support.gate import Gate
 
 pytest.importorskip("distributed", reason="Dask distributed is not installed")
 
@@ -38,19 +40,6 @@ steps:
     task: acmeos.get_version
     register: ver
     assert: ["ver.full_version == target_version"]
-"""
-
-AUDIT = """\
-name: audit
-inventory:
-  plugin: ACMEInventory
-steps:
-  - name: version
-    task: acmeos.get_version
-  - name: cpu and ram
-    task: acmeos.get_cpu_ram
-  - name: version again
-    task: acmeos.get_version
 """
 
 
@@ -84,52 +73,36 @@ def test_the_same_report_locally_and_on_a_local_cluster(
 def test_a_worker_killed_mid_run_loses_no_host(
     start_lab: Callable[..., str], cluster: Any, tmp_path: Path
 ) -> None:
-    url = start_lab("--site", "earth", "--site", "mars", "--leaves", "14", "--latency-ms", "40")
-    runbook = write_runbook(tmp_path, AUDIT)
-    address = cluster.scheduler.address
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "acmerun",
+    url = start_lab("--site", "earth", "--site", "mars", "--leaves", "14")
+    with Gate() as gate:
+        # one host in the middle of each shard waits: its shard is under way, not done
+        held = "inventory_hostname in ['leaf05.earth', 'leaf05.mars']"
+        runbook = write_runbook(tmp_path, AUDIT + gate.step(when=held))
+        run = processes.start_acmerun(
             str(runbook),
             "--cluster",
-            address,
+            cluster.scheduler.address,
             "--workers",
             "2",
             "--report",
             "r.json",
-        ],
-        env=acmerun_env(url),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        victim = _busy_worker(cluster, deadline=time.monotonic() + 30)
-        time.sleep(0.8)  # some hosts of its shard finished, others not
-        os.kill(victim, signal.SIGKILL)
-        out, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0, out + err
+            env=processes.environment(url),
+            cwd=tmp_path,
+        )
+        try:
+            (victim,) = gate.wait_for(1)  # it runs in a Dask worker process
+            os.kill(victim.pid, signal.SIGKILL)
+            gate.open()
+            out, err = run.communicate(timeout=120)
+        finally:
+            run.kill()
+    assert run.returncode == 0, out + err
     report = json.loads((tmp_path / "r.json").read_text())
     assert len(report["hosts"]) == 40
     assert report["totals"]["ok"] == 40
     assert "(attempt 2; lost: tcp://" in out
-
-
-def _busy_worker(client: Any, deadline: float) -> int:
-    """The pid of a worker running a shard, once one is."""
-    while time.monotonic() < deadline:
-        busy = [worker for worker, keys in client.processing().items() if keys]
-        if busy:
-            return int(client.run(os.getpid, workers=busy[:1])[busy[0]])
-        time.sleep(0.05)
-    raise AssertionError("no worker ever ran a shard")
+    shard = victim.host.split(".")[1]
+    assert any(f"site={shard}" in line and "attempt 2" in line for line in out.splitlines()), out
 
 
 def test_a_shard_runs_on_the_worker_offering_its_resource(

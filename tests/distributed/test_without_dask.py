@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from cluster_helpers import acmerun, acmerun_env, write_runbook
-from test_cluster_runs import AUDIT
+from tests.support.cluster import AUDIT, acmerun, write_runbook
 
 
 def test_a_run_without_cluster_imports_no_dask(
@@ -16,14 +13,7 @@ def test_a_run_without_cluster_imports_no_dask(
 ) -> None:
     url = start_lab("--site", "earth", "--leaves", "2")
     runbook = write_runbook(tmp_path, AUDIT)
-    run = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "acmerun", str(runbook)],
-        env=acmerun_env(url),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = acmerun(str(runbook), url=url, cwd=tmp_path, PYTHONPROFILEIMPORTTIME="1")
     assert run.returncode == 0, run.stderr
     imported = [line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if "|" in line]
     assert "acmerun.plugins.runners.rolling" in imported

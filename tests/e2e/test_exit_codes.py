@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from acmerun.lock import RunbookLock, lock_path
 from tests.support import processes
+from tests.support.gate import Gate
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 EARTH_HOSTS = 106
@@ -131,26 +133,42 @@ def test_6_check_with_detailed_exitcode_finds_drift_and_changes_nothing(
     assert run.returncode == 0
 
 
+def gated(runbook: Path, folder: Path, gate: Gate) -> Path:
+    """A copy of ``runbook`` in ``folder`` whose hosts wait at ``gate`` after their steps."""
+    copy = folder / runbook.name
+    copy.write_text(runbook.read_text() + gate.step())
+    return copy
+
+
 def test_7_second_run_of_a_runbook_is_locked_out(
     make_lab: Callable[..., Any], tmp_path: Path
 ) -> None:
-    lab = make_lab(sites=["earth"], install_seconds=0.5, reboot_seconds=0.5)
-    first = processes.start_acmerun(str(DATA / "upgrade.yml"), env=environment(lab), cwd=tmp_path)
-    try:
-        first.readline()  # the target line: the lock is held
-        second = acmerun(str(DATA / "upgrade.yml"), lab=lab, cwd=tmp_path)
-        assert second.returncode == 7
-        assert second.stderr == (
-            f"acmerun: error: {DATA / 'upgrade.yml'} is locked by another acmerun run "
-            f"(pid {first.pid}); use --wait-lock SECONDS to wait for it\n"
-        )
-        other = acmerun(str(DATA / "audit.yml"), lab=make_lab(sites=["earth"]), cwd=tmp_path)
-        assert other.returncode == 0, other.stderr
-        waited = acmerun(str(DATA / "upgrade.yml"), "--wait-lock", "120", lab=lab, cwd=tmp_path)
-        assert first.wait(timeout=120) == 0
-        assert waited.returncode == 0, waited.stderr
-    finally:
-        first.kill()
+    lab = make_lab(sites=["earth"])
+    with Gate() as gate:
+        upgrade = gated(DATA / "upgrade.yml", tmp_path, gate)
+        first = processes.start_acmerun(str(upgrade), env=environment(lab), cwd=tmp_path)
+        waited: processes.Process | None = None
+        try:
+            gate.wait_for(1)  # a host of the first run is in flight: it holds the lock
+            second = acmerun(str(upgrade), lab=lab, cwd=tmp_path)
+            assert second.returncode == 7
+            assert second.stderr == (
+                f"acmerun: error: {upgrade} is locked by another acmerun run "
+                f"(pid {first.pid}); use --wait-lock SECONDS to wait for it\n"
+            )
+            other = acmerun(str(DATA / "audit.yml"), lab=make_lab(sites=["earth"]), cwd=tmp_path)
+            assert other.returncode == 0, other.stderr
+            waited = processes.start_acmerun(
+                str(upgrade), "--wait-lock", "120", env=environment(lab), cwd=tmp_path
+            )
+            processes.wait_until_open(waited, lock_path(upgrade))  # it waits for the lock
+            gate.open()
+            assert first.wait(timeout=120) == 0
+            assert waited.wait(timeout=120) == 0
+        finally:
+            first.kill()
+            if waited is not None:
+                waited.kill()
 
 
 def test_99_sigint_mid_run_stops_and_reports_every_host(
@@ -167,9 +185,7 @@ def test_99_sigint_mid_run_stops_and_reports_every_host(
         cwd=tmp_path,
     )
     run.readline()
-    deadline = time.monotonic() + 30
-    while not any(d for d in lab.downtime().values()) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    processes.wait_until(lambda: any(lab.downtime().values()), "a device reboots")
     started = time.monotonic()
     run.send_signal(signal.SIGINT)
     _out, err = run.communicate(timeout=60)
@@ -192,19 +208,23 @@ def test_99_sigint_mid_run_stops_and_reports_every_host(
 def test_99_a_second_signal_stops_waiting_for_hosts_in_flight(
     make_lab: Callable[..., Any], tmp_path: Path
 ) -> None:
-    lab = make_lab(sites=["earth"], install_seconds=5.0, reboot_seconds=1.0)
-    run = processes.start_acmerun(
-        str(DATA / "upgrade.yml"), "--report", "r.json", env=environment(lab), cwd=tmp_path
-    )
-    run.readline()
-    time.sleep(1.5)  # hosts are now in a 5 s install
-    run.send_signal(signal.SIGTERM)
-    time.sleep(0.3)
-    started = time.monotonic()
-    run.send_signal(signal.SIGTERM)
-    _, err = run.communicate(timeout=30)
+    lab = make_lab(sites=["earth"])
+    with Gate() as gate:  # never opened: the hosts in flight would wait for it for minutes
+        runbook = gated(DATA / "upgrade.yml", tmp_path, gate)
+        run = processes.start_acmerun(
+            str(runbook), "--report", "r.json", env=environment(lab), cwd=tmp_path
+        )
+        try:
+            gate.wait_for(1)  # hosts are in flight
+            run.send_signal(signal.SIGTERM)
+            run.wait_for_line("stopping: no new host starts", stream="stderr")
+            started = time.monotonic()
+            run.send_signal(signal.SIGTERM)
+            _, err = run.communicate(timeout=60)
+        finally:
+            run.kill()
     assert run.returncode == 99, err
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 20
     assert "not waiting for hosts in flight" in err
     report = read_report(tmp_path / "r.json")
     assert len(report["hosts"]) == EARTH_HOSTS
@@ -212,14 +232,12 @@ def test_99_a_second_signal_stops_waiting_for_hosts_in_flight(
 
 
 def test_99_sigterm_while_waiting_for_the_lock(lab: Any, tmp_path: Path) -> None:
-    from acmerun.lock import RunbookLock
-
     with RunbookLock(DATA / "audit.yml"):
         run = processes.start_acmerun(
             str(DATA / "audit.yml"), "--wait-lock", "60", env=environment(lab), cwd=tmp_path
         )
         processes.wait_until_caught(run, signal.SIGTERM)
-        time.sleep(0.3)  # well into the wait for the lock
+        processes.wait_until_open(run, lock_path(DATA / "audit.yml"))  # it waits for the lock
         run.send_signal(signal.SIGTERM)
         out, err = run.communicate(timeout=30)
     assert run.returncode == 99

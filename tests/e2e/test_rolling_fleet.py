@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
 import urllib.request
 from collections import defaultdict
 from pathlib import Path
@@ -13,7 +12,6 @@ from typing import Any
 import pytest
 
 from tests.support import processes
-from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
 
 RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
 FLEET = 848
@@ -24,19 +22,9 @@ pytestmark = pytest.mark.slow
 
 def start_fleet_lab(*options: str) -> processes.LabProcess:
     """The default fleet (8 sites, 848 devices) in a lab process, with ``options``."""
-    lab = processes.LabProcess(
-        [sys.executable, "-m", "acmerun.lab", "serve", "--username", LAB_USERNAME,
-         "--install-seconds", "0.05", "--reboot-seconds", "0.3", *options],
-        env=processes.environment(ACMEOS_LAB_PASSWORD=LAB_PASSWORD),
-        cwd=None,
-    )  # fmt: skip
-    line = lab.readline(timeout=60)
-    match = processes.READY.match(line)
-    if match is None:
-        lab.kill()
-        raise AssertionError(f"the lab did not start: {line!r}")
-    lab.url = match.group(1)
-    return lab
+    return processes.start_lab(
+        "--install-seconds", "0.05", "--reboot-seconds", "0.3", *options, sites=(), leaves=None
+    )
 
 
 def get(lab: processes.LabProcess, path: str) -> Any:

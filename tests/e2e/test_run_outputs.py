@@ -18,10 +18,9 @@ from typing import Any
 import pytest
 
 from tests.support import processes
-from tests.support.credentials import LAB_PASSWORD
+from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
-LAB_USERNAME = processes.LAB_USERNAME
 EARTH_HOSTS = 106
 
 
@@ -49,7 +48,7 @@ def assert_no_secret(run: subprocess.CompletedProcess[str], *files: Path) -> Non
 @pytest.fixture
 def lab_process(tmp_path: Path) -> Iterator[Callable[..., str]]:
     """Start ``acmerun lab serve`` processes; returns their inventory URL."""
-    started: list[processes.Process] = []
+    started: list[processes.LabProcess] = []
 
     def start(*options: str) -> str:
         lab = processes.start_lab(*options, cwd=tmp_path, leaves=100)

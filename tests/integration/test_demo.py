@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
-from tests.support.processes import subprocess_env as lab_subprocess_env
+from tests.support.processes import environment
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "docs" / "examples" / "demo.py"
@@ -20,7 +20,7 @@ def run_demo(cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(DEMO)],
         cwd=cwd,
-        env=lab_subprocess_env(**env),
+        env=environment(**env),
         capture_output=True,
         text=True,
         timeout=120,

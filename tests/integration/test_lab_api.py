@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
+from tests.support.processes import wait_until
 
 
 class DeviceConnection:
@@ -196,16 +197,13 @@ def test_reboot_endpoint_reboots_without_changing_the_version(lab: Any, edge: An
     before = lab.devices()["edge00.earth"].version
     status, answer = edge.call("POST", "/api/v1/reboot")
     assert (status, answer["status"]) == (200, "rebooting")
-    deadline = time.monotonic() + 5
-    while not lab.devices()["edge00.earth"].up:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    wait_until(lambda: lab.devices()["edge00.earth"].up, "edge00 is back")
     assert lab.devices()["edge00.earth"].version == before
     assert len(lab.downtime()["edge00.earth"]) == 1
 
 
 def test_a_second_install_while_one_runs_is_busy(make_lab: Any) -> None:
-    lab = make_lab(sites=["earth"], leaves=0, install_seconds=0.5)
+    lab = make_lab(sites=["earth"], leaves=0, install_seconds=1.5)
     first, second = DeviceConnection(lab, "spine00.earth"), DeviceConnection(lab, "spine00.earth")
     first.login()
     second.login()
@@ -214,7 +212,8 @@ def test_a_second_install_while_one_runs_is_busy(make_lab: Any) -> None:
         target=lambda: results.append(first.call("POST", "/api/v1/install", {"version": "7.0.0"}))
     )
     worker.start()
-    time.sleep(0.2)
+    device = lab.devices_by_name["spine00.earth"]
+    wait_until(lambda: device.installing, "the first install runs")
     status, answer = second.call("POST", "/api/v1/install", {"version": "7.0.1"})
     worker.join()
     assert (status, answer["code"]) == (503, "busy")

@@ -14,6 +14,7 @@ import pytest
 
 from acmerun.lab import Lab, LabConfig, LabStartError, LabStateError
 from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
+from tests.support.processes import wait_until
 
 CREDENTIALS = json.dumps({"username": LAB_USERNAME, "password": LAB_PASSWORD}).encode()
 
@@ -51,13 +52,6 @@ def login(lab: Any, name: str, timeout: float = 5.0) -> str:
     return token
 
 
-def wait_until(predicate: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
 def refused(lab: Any, name: str) -> bool:
     info = lab.devices()[name]
     try:
@@ -67,26 +61,30 @@ def refused(lab: Any, name: str) -> bool:
     return False
 
 
+def timed_calls(lab: Any, name: str, count: int) -> list[float]:
+    """How long each of ``count`` version calls to ``name`` took, in seconds."""
+    token = login(lab, name)
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        assert call(lab, name, "GET", "/api/v1/version", token=token)[0] == 200
+        times.append(time.perf_counter() - started)
+    return times
+
+
 def test_no_fault_options_means_no_faults_and_no_latency(lab: Any) -> None:
-    token = login(lab, "leaf01.earth")
-    started = time.perf_counter()
-    for _ in range(50):
-        assert call(lab, "leaf01.earth", "GET", "/api/v1/version", token=token)[0] == 200
-    assert (time.perf_counter() - started) / 50 < 0.02
+    times = timed_calls(lab, "leaf01.earth", 50)
+    # the fastest of 50 calls: what the lab adds, without the load's pauses
+    assert min(times) < 0.01
     assert not any(lab.downtime().values())
 
 
 def test_latency_is_added_to_every_call_within_its_bounds(make_lab: Any) -> None:
-    lab = make_lab(sites=["earth"], leaves=1, latency_ms=(40.0, 60.0))
-    token = login(lab, "edge00.earth")
-    times = []
-    for _ in range(10):
-        started = time.perf_counter()
-        assert call(lab, "edge00.earth", "GET", "/api/v1/version", token=token)[0] == 200
-        times.append(time.perf_counter() - started)
+    lab = make_lab(sites=["earth"], leaves=1, latency_ms=(40.0, 160.0))
+    times = timed_calls(lab, "edge00.earth", 20)
     assert min(times) >= 0.04
-    assert sum(times) / len(times) < 0.075
-    assert max(times) - min(times) > 0.002  # drawn, not fixed
+    # drawn between the bounds, not fixed: of 20 draws some fall in each half of the range
+    assert min(times) < 0.1 and max(times) >= 0.1
 
 
 def test_error_rate_resets_about_that_share_of_calls(make_lab: Any) -> None:
@@ -128,25 +126,26 @@ def test_slow_devices_outlast_a_client_timeout(make_lab: Any) -> None:
     started = time.perf_counter()
     with pytest.raises(TimeoutError):
         call(lab, "spine00.earth", "POST", "/api/v1/session", timeout=0.3)
-    assert time.perf_counter() - started < 2
+    assert time.perf_counter() - started < 10  # the client's timeout, not the device's hour
     assert login(lab, "spine02.earth")
 
 
 def test_install_and_reboot_take_their_configured_time(make_lab: Any) -> None:
-    lab = make_lab(sites=["earth"], leaves=1, install_seconds=0.3, reboot_seconds=0.5)
+    lab = make_lab(sites=["earth"], leaves=1, install_seconds=0.3, reboot_seconds=1.0)
     token = login(lab, "leaf00.earth")
     started = time.perf_counter()
     status, answer = call(
         lab, "leaf00.earth", "POST", "/api/v1/install", {"version": "5.9.0"}, token=token
     )
     took = time.perf_counter() - started
-    assert status == 200 and answer["status"] == "rebooting" and answer["reboot_seconds"] == 0.5
-    assert 0.3 <= took < 1.0
-    assert refused(lab, "leaf00.earth")
+    assert status == 200 and answer["status"] == "rebooting" and answer["reboot_seconds"] == 1.0
+    assert took >= 0.3
+    # answered at the start of the reboot: the device is down, its downtime still open
     assert lab.downtime()["leaf00.earth"][0][1] is None
-    wait_until(lambda: lab.devices()["leaf00.earth"].up, timeout=5)
+    assert refused(lab, "leaf00.earth")
+    wait_until(lambda: lab.devices()["leaf00.earth"].up, "leaf00 is back")
     [[start, end]] = lab.downtime()["leaf00.earth"]
-    assert 0.45 <= end - start < 1.5
+    assert end - start >= 0.95
     token = login(lab, "leaf00.earth")
     status, answer = call(lab, "leaf00.earth", "GET", "/api/v1/version", token=token)
     assert answer["full_version"] == "5.9.0"
@@ -171,8 +170,8 @@ def test_stuck_devices_never_come_back_from_a_reboot(make_lab: Any) -> None:
         token = login(lab, name)
         status, _ = call(lab, name, "POST", "/api/v1/install", {"version": "6.2.0"}, token=token)
         assert status == 200
-    wait_until(lambda: lab.devices()["edge01.earth"].up)
-    time.sleep(0.4)
+    # edge01 rebooted after edge00 for as long: edge00 would be back by now
+    wait_until(lambda: lab.devices()["edge01.earth"].up, "edge01 is back")
     assert refused(lab, "edge00.earth")
     assert lab.downtime()["edge00.earth"][0][1] is None
     assert lab.downtime()["edge01.earth"][0][1] is not None
@@ -205,7 +204,7 @@ def test_install_failure_rate_fails_about_that_share_of_installs(make_lab: Any) 
             token=token,
         )
         failed += status == 500
-        wait_until(lambda: lab.devices()["spine01.earth"].up)
+        wait_until(lambda: lab.devices()["spine01.earth"].up, "spine01 is back")
     assert 15 <= failed <= 45
 
 
@@ -216,7 +215,10 @@ def test_versions_survive_a_restart(tmp_path: Path, make_lab: Any) -> None:
     token = login(first, "leaf01.earth")
     call(first, "leaf01.earth", "POST", "/api/v1/install", {"version": "7.1.2"}, token=token)
     # written soon after the change, while the lab runs
-    wait_until(lambda: json.loads(state.read_text())["devices"]["leaf01.earth"] == "7.1.2")
+    wait_until(
+        lambda: json.loads(state.read_text())["devices"]["leaf01.earth"] == "7.1.2",
+        "the lab saved the install",
+    )
     first.stop()
     second = make_lab(sites=["earth", "mars"], leaves=2, state_file=state)
     versions = {name: info.version for name, info in second.devices().items()}
@@ -277,7 +279,7 @@ def test_ten_thousand_devices_start_and_answer() -> None:
         took = time.perf_counter() - started
         devices = lab.devices()
         assert len(devices) == 10_000
-        assert took < 10, f"start-up took {took:.1f}s"
+        assert took < 60, f"start-up took {took:.1f}s"  # bounded, even on a loaded machine
         with urllib.request.urlopen(f"{lab.url}/api/v1/inventory/hosts", timeout=10) as answer:
             hosts = json.load(answer)["hosts"]
         assert len(hosts) == 10_000

@@ -168,7 +168,7 @@ def test_upgrade_os_end_to_end_then_nothing_to_do(
         assert multi[-1].result["full_version"] == TARGET
         (start, end), *_ = lab.downtime()[name]
         assert end is not None and end - start >= 0.9
-    assert elapsed < 5
+    assert elapsed < 30  # back after the 1 s reboots, not at the 600 s reboot timeout
     assert all(d.version == TARGET for n, d in lab.devices().items() if n in before)
     no_password_in(results)
 
@@ -216,7 +216,7 @@ def test_upgrade_os_fails_when_the_device_does_not_come_back(
     result = one(nornir_for(lab), "leaf07.earth").run(
         task=acmeos.upgrade_os, version=target, reboot_timeout=1.0
     )["leaf07.earth"][0]
-    assert 1.0 <= time.monotonic() - started < 3
+    assert 1.0 <= time.monotonic() - started < 10  # its reboot_timeout, not forever
     assert isinstance(result.exception, RebootTimeout)
     assert str(result.exception) == "device did not come back within 1s after its reboot"
 
@@ -236,7 +236,7 @@ def test_upgrade_os_stops_waiting_at_the_step_deadline(
 
     started = time.monotonic()
     result = one(nornir_for(lab), "leaf08.earth").run(task=step)["leaf08.earth"]
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 10  # the step's deadline, not the reboot_timeout
     assert isinstance(innermost(result[0]), deadline.DeadlineExceeded)
 
 
@@ -279,7 +279,7 @@ def test_a_slow_device_times_out_with_the_read_timeout_from_the_inventory(
     nr.inventory.defaults.connection_options["acmeos"] = _options(read_timeout=0.3)
     started = time.monotonic()
     result = nr.run(task=acmeos.get_version)["leaf10.earth"][0]
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10  # the read timeout, not the device's hour
     assert isinstance(result.exception, ReadTimeout)
     assert str(result.exception) == "device did not answer within the read timeout of 0.3s"
 
@@ -305,7 +305,7 @@ def test_latency_is_paid_per_call(
     started = time.monotonic()
     result = nr.run(task=acmeos.get_version)  # log in, then read
     assert not result.failed
-    assert 0.2 <= time.monotonic() - started < 1.0
+    assert time.monotonic() - started >= 0.2
 
 
 def test_wrong_credentials_fail_with_an_authentication_error(

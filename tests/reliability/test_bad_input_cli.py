@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,9 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support import processes
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "runbook"))
-from test_runbook_fuzz import damaged_texts, mutated_runbooks
+from tests.support.fuzz import damaged_texts, mutated_runbooks
 
 RUNBOOK = Path(__file__).parent / "runbooks" / "dead.yml"
 

@@ -3,7 +3,7 @@
 Each row asserts the status of every host in the JSON report, the exit code, and
 that the run ended within a bound computed from the runbook's own timeouts (plus
 the start-up of a Python process on a loaded machine). The secret scan
-(``tests/reliability/conftest.py``) checks everything each run wrote.
+(``SCANNED_FOLDERS`` in ``tests/conftest.py``) checks everything each run wrote.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from tests.support import processes
-from tests.support.credentials import WRONG_PASSWORD
+from tests.support.credentials import LAB_PASSWORD, WRONG_PASSWORD
+from tests.support.gate import Gate
 
 RUNBOOKS = Path(__file__).parent / "runbooks"
 #: earth with 4 leaves: 2 edge, 4 spine, 4 leaf devices
@@ -31,7 +32,7 @@ OVERHEAD = 12.0
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[Callable[..., processes.LabProcess]]:
     """Start lab processes with fault options; all of them end with the test."""
-    started: list[processes.Process] = []
+    started: list[processes.LabProcess] = []
 
     def start(*options: str, leaves: int = 4) -> processes.LabProcess:
         lab = processes.start_lab(*options, cwd=tmp_path, leaves=leaves)
@@ -43,7 +44,7 @@ def lab(tmp_path: Path) -> Iterator[Callable[..., processes.LabProcess]]:
 
 
 def run(
-    runbook: str, lab_url: str, tmp_path: Path, password: str = processes.LAB_PASSWORD
+    runbook: str, lab_url: str, tmp_path: Path, password: str = LAB_PASSWORD
 ) -> tuple[int, dict[str, Any], float, str]:
     """Run a runbook of ``runbooks/``: (exit code, JSON report, seconds, stdout)."""
     env = processes.environment(lab_url, password=password)
@@ -114,7 +115,7 @@ def test_slow_devices_fail_at_the_step_timeout(lab: Any, tmp_path: Path) -> None
     step = report["hosts"]["spine00.earth"]["steps"][0]
     assert step["error"] == "step timed out after 1s (its timeout)"
     assert step["attempts"] == 2
-    assert 1.9 <= step["duration"] < 3.0
+    assert 1.9 <= step["duration"] < 6.0  # 2 attempts of 1 s, not the device's hour
     assert "step timed out after 1s" in stdout
     # 2 attempts of 1 s: the hour the device takes to answer is never waited for
     assert elapsed < OVERHEAD + 2 * 1
@@ -185,30 +186,36 @@ def test_the_lab_killed_mid_run_leaves_every_remaining_host_unreachable(
 ) -> None:
     fleet = lab("--latency-ms", "60")
     env = processes.environment(fleet.url)
-    started = time.monotonic()
-    acmerun = processes.start_acmerun(
-        str(RUNBOOKS / "audit.yml"), "--report", "report.json", env=env, cwd=tmp_path
-    )
-    try:
-        assert acmerun.readline().startswith("target: inventory")
-        time.sleep(0.8)  # 2 workers, ~0.2 s a host: a few hosts are done
-        fleet.proc.send_signal(signal.SIGKILL)
-        fleet.communicate(timeout=10)
-        acmerun.communicate(timeout=60)
-    finally:
-        acmerun.kill()
+    with Gate() as gate:
+        runbook = tmp_path / "audit.yml"
+        runbook.write_text((RUNBOOKS / "audit.yml").read_text() + gate.step())
+        started = time.monotonic()
+        acmerun = processes.start_acmerun(
+            str(runbook), "--report", "report.json", env=env, cwd=tmp_path
+        )
+        try:
+            # a host has done its device steps and waits at the gate: the run is mid-way
+            (done,) = gate.wait_for(1)
+            fleet.send_signal(signal.SIGKILL)
+            fleet.communicate(timeout=10)
+            gate.open()
+            acmerun.communicate(timeout=60)
+        finally:
+            acmerun.kill()
     elapsed = time.monotonic() - started
     assert acmerun.returncode == 3
     report = json.loads((tmp_path / "report.json").read_text())
     hosts = statuses(report)
     assert len(hosts) == HOSTS
+    assert hosts[done.host] == "ok"
     assert set(hosts.values()) == {"ok", "unreachable"}
-    assert report["totals"]["unreachable"] + report["totals"]["ok"] == HOSTS
+    # 2 workers: at most the other host in flight got its answers before the kill
+    assert report["totals"]["ok"] <= 2
     for name, host in report["hosts"].items():
         if host["status"] == "unreachable":
             assert any(s["status"] == "unreachable" for s in host["steps"]), name
     # the hosts left: 2 attempts each, refused at once, 0.1 s apart, 2 at a time
-    assert elapsed < OVERHEAD + 0.8 + math.ceil(HOSTS / 2) * (2 * 2 + 0.1)
+    assert elapsed < OVERHEAD + math.ceil(HOSTS / 2) * (2 * 2 + 0.1)
 
 
 def _group(name: str) -> str:

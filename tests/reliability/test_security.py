@@ -12,7 +12,7 @@ import pytest
 from acmerun.errors import RunbookInvalid
 from acmerun.runbook import load_runbook_text
 from tests.support import processes
-from tests.support.credentials import WRONG_PASSWORD
+from tests.support.credentials import LAB_PASSWORD, WRONG_PASSWORD
 
 RUNBOOKS = Path(__file__).parent / "runbooks"
 
@@ -129,11 +129,11 @@ def test_the_secret_scan_finds_a_password_wherever_it_is_written(
     elsewhere = tmp_path_factory.mktemp("leaked")  # not this test's folder: it is scanned too
     (elsewhere / "state" / "crash").mkdir(parents=True)
     (elsewhere / "state" / "crash" / "crash-1.log").write_bytes(b"x" + b"Wr0ng-pa55-w0rd\n")
-    scan = processes.SecretScan([processes.LAB_PASSWORD, WRONG_PASSWORD], [elsewhere])
-    scan.record("stderr of acmerun", f"error: {processes.LAB_PASSWORD}")
+    scan = processes.SecretScan([LAB_PASSWORD, WRONG_PASSWORD], [elsewhere])
+    scan.record("stderr of acmerun", f"error: {LAB_PASSWORD}")
     leaks = scan.leaks()
     assert len(leaks) == 2
-    assert leaks[0] == f"stderr of acmerun holds {processes.LAB_PASSWORD!r}"
+    assert leaks[0] == f"stderr of acmerun holds {LAB_PASSWORD!r}"
     assert leaks[1].endswith(f"crash-1.log holds {WRONG_PASSWORD!r}")
     with pytest.raises(AssertionError, match="a password was written out"):
         scan.verify()

@@ -1,4 +1,9 @@
-"""Helpers shared by the tests: lab credentials, lab and acmerun processes, secret scans.
+"""Helpers shared by the tests; they import from here, never from a conftest.
 
-Tests import from here, never from a conftest.
+``credentials`` (the test lab's password, one home), ``processes`` (``acmerun`` and
+lab processes, their output recorded for the secret scan), ``gate`` (a barrier
+between a test and the hosts of a run in another process), ``watch`` (wait for a
+file to be created), ``terminal`` (what a terminal shows after some output),
+``cluster`` (runbooks and reports of the cluster tests), ``fuzz`` (strategies for
+broken runbooks).
 """

@@ -5,25 +5,28 @@ Every end-to-end test runs its processes through ``run_acmerun``/``start_acmerun
 ``secret_scan`` fixture fails the test if a password appears in any recorded
 output or in any file under the test's folder or the state dir (reports, logs,
 JUnit files, crash logs, lock files, lab state).
+
+Output is read with selectors and deadlines, never with a thread left blocked on a
+pipe: ``readline`` and ``wait_for_line`` wait for a line (an event), not for a time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
+import selectors
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import IO, Protocol
 
+from acmerun.lab import process as lab_process
 from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
 
 REPO = Path(__file__).resolve().parents[2]
-READY = re.compile(r"inventory: (http://127\.0\.0\.1:\d+)\n\Z")
 
 
 class SecretScan:
@@ -87,13 +90,6 @@ def record(what: str, text: str | bytes | None) -> None:
     _current.record(what, text)
 
 
-def subprocess_env(**extra: str) -> dict[str, str]:
-    """Environment for a child process: the current one plus ``extra``."""
-    env = dict(os.environ)
-    env.update(extra)
-    return env
-
-
 def environment(
     lab_url: str | None = None, password: str = LAB_PASSWORD, **extra: str
 ) -> dict[str, str]:
@@ -125,8 +121,14 @@ def run_acmerun(
     return run
 
 
+class Stoppable(Protocol):
+    """What ``stop()`` ends: an ``acmerun`` or lab process of these helpers."""
+
+    def stop(self) -> int: ...
+
+
 class Process:
-    """A child process whose every line of output is recorded for the secret scan."""
+    """A child process whose every byte of output is recorded for the secret scan."""
 
     def __init__(self, argv: Sequence[str], *, env: dict[str, str], cwd: Path | None) -> None:
         self.what = " ".join(argv[2:])
@@ -134,34 +136,80 @@ class Process:
             list(argv),
             env=env,
             cwd=cwd,
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            text=True,
         )
         self.pid = self.proc.pid
+        self._pending: dict[str, bytes] = {"stdout": b"", "stderr": b""}
+        self._read: dict[str, bytes] = {"stdout": b"", "stderr": b""}
+        self._open = {"stdout": True, "stderr": True}
         self._ended = False
 
     def readline(self, timeout: float = 30) -> str:
         """The next line of stdout ('' when it ends or nothing comes within ``timeout``)."""
-        assert self.proc.stdout is not None
-        got: list[str] = []
-        reader = threading.Thread(target=lambda: got.append(self.proc.stdout.readline()))  # type: ignore[union-attr]
-        reader.daemon = True
-        reader.start()
-        reader.join(timeout)
-        line = got[0] if got else ""
-        record(f"stdout of {self.what}", line)
-        return line
+        return self._next_line("stdout", time.monotonic() + timeout)
+
+    def wait_for_line(self, text: str, stream: str = "stdout", timeout: float = 30) -> str:
+        """The first line of ``stream`` (``stdout``/``stderr``) from now on that holds ``text``.
+
+        Raises ``AssertionError`` when the stream ends or ``timeout`` passes first.
+        """
+        deadline = time.monotonic() + timeout
+        skipped: list[str] = []
+        while True:
+            line = self._next_line(stream, deadline)
+            if text in line:
+                return line
+            if not line:
+                raise AssertionError(
+                    f"{self.what}: no {stream} line with {text!r}; it said {skipped!r}"
+                )
+            skipped.append(line)
+
+    def _next_line(self, stream: str, deadline: float) -> str:
+        pipe = self._pipe(stream)
+        while b"\n" not in self._pending[stream] and self._open[stream] and not self._ended:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            with selectors.DefaultSelector() as selector:
+                selector.register(pipe, selectors.EVENT_READ)
+                if not selector.select(left):
+                    continue
+            chunk = os.read(pipe.fileno(), 65536)
+            self._open[stream] = bool(chunk)
+            self._pending[stream] += chunk
+        pending = self._pending[stream]
+        if b"\n" in pending:
+            line, _, self._pending[stream] = pending.partition(b"\n")
+            line += b"\n"
+        elif not self._open[stream]:
+            line, self._pending[stream] = pending, b""
+        else:
+            return ""
+        self._read[stream] += line
+        return line.decode("utf-8", "replace")
+
+    def _pipe(self, stream: str) -> IO[bytes]:
+        pipe = self.proc.stdout if stream == "stdout" else self.proc.stderr
+        assert pipe is not None
+        return pipe
 
     def communicate(self, timeout: float = 60) -> tuple[str, str]:
-        """Wait for the end; the rest of stdout and stderr ('' after the first call)."""
+        """Wait for the end; what stdout and stderr said that was not read yet.
+
+        Everything the process printed is recorded for the secret scan once it ended;
+        a second call returns ``("", "")``.
+        """
         if self._ended:
             return "", ""
         out, err = self.proc.communicate(timeout=timeout)
         self._ended = True
-        record(f"stdout of {self.what}", out)
-        record(f"stderr of {self.what}", err)
-        return out, err
+        rest = {"stdout": self._pending["stdout"] + out, "stderr": self._pending["stderr"] + err}
+        for stream in ("stdout", "stderr"):
+            record(f"{stream} of {self.what}", self._read[stream] + rest[stream])
+        return rest["stdout"].decode("utf-8", "replace"), rest["stderr"].decode("utf-8", "replace")
 
     def send_signal(self, sig: int) -> None:
         """Send ``sig`` unless the process has ended."""
@@ -187,17 +235,51 @@ class Process:
         with contextlib.suppress(ValueError, subprocess.TimeoutExpired, OSError):
             self.communicate(timeout=30)
 
+    def stop(self) -> int:
+        """SIGTERM, then SIGKILL if it lingers 15 s; the exit code."""
+        self.send_signal(signal.SIGTERM)
+        try:
+            self.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        return self.returncode
+
+
+def wait_until(condition: Callable[[], object], what: str, timeout: float = 30) -> None:
+    """Wait until ``condition()`` is true (checked every 10 ms), or fail saying ``what``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting until {what}")
+        time.sleep(0.01)
+
 
 def wait_until_caught(process: Process, sig: int, timeout: float = 30) -> None:
     """Wait until ``process`` has a handler for ``sig`` (so sending it now is handled)."""
-    deadline = time.monotonic() + timeout
     status = Path(f"/proc/{process.proc.pid}/status")
-    while time.monotonic() < deadline:
+
+    def caught() -> bool:
         for line in status.read_text().splitlines():
-            if line.startswith("SigCgt:") and int(line.split()[1], 16) >> (sig - 1) & 1:
-                return
-        time.sleep(0.02)
-    raise AssertionError(f"the process did not install a handler for signal {sig}")
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) >> (sig - 1) & 1)
+        return False
+
+    wait_until(caught, f"{process.what} handles signal {sig}", timeout)
+
+
+def wait_until_open(process: Process, path: Path, timeout: float = 30) -> None:
+    """Wait until ``process`` has ``path`` open (e.g. the lock file it waits for)."""
+    fds = Path(f"/proc/{process.proc.pid}/fd")
+    wanted = str(path.resolve())
+
+    def is_open() -> bool:
+        for fd in fds.iterdir():
+            with contextlib.suppress(OSError):
+                if os.readlink(fd) == wanted:
+                    return True
+        return False
+
+    wait_until(is_open, f"{process.what} opened {path}", timeout)
 
 
 def start_acmerun(*args: str, env: dict[str, str], cwd: Path) -> Process:
@@ -205,46 +287,80 @@ def start_acmerun(*args: str, env: dict[str, str], cwd: Path) -> Process:
     return Process([sys.executable, "-m", "acmerun", *args], env=env, cwd=cwd)
 
 
-class LabProcess(Process):
-    """``python -m acmerun.lab serve``: one small site on loopback."""
+class LabProcess:
+    """``python -m acmerun.lab serve`` (``acmerun.lab.process``), its output recorded at its end."""
 
-    url: str = ""
+    def __init__(self, launched: lab_process.LabProcess, what: str) -> None:
+        self.launched = launched
+        self.url = launched.url
+        self.proc = launched.proc
+        self.pid = launched.pid
+        self.what = what
+        self._recorded = False
+
+    def _record(self) -> tuple[str, str]:
+        out, err = self.launched.communicate()
+        if not self._recorded:
+            self._recorded = True
+            record(f"stdout of {self.what}", out)
+            record(f"stderr of {self.what}", err)
+        return out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+    def communicate(self, timeout: float = 60) -> tuple[str, str]:
+        """Wait for the end; all it printed (recorded for the secret scan)."""
+        self.launched.communicate(timeout)
+        return self._record()
+
+    def send_signal(self, sig: int) -> None:
+        """Send ``sig`` unless the lab has ended."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+
+    def kill(self) -> None:
+        """``kill -9`` and reap it."""
+        self.launched.kill()
+        self._record()
+
+    def stop(self) -> int:
+        """SIGTERM (SIGKILL if it lingers); the exit code."""
+        code = self.launched.stop()
+        self._record()
+        return code
 
 
-def start_lab(*options: str, cwd: Path | None = None, leaves: int = 4) -> LabProcess:
-    """A lab process serving earth with ``leaves`` leaves and ``options`` (faults); ready."""
-    lab = LabProcess(
-        [
-            sys.executable,
-            "-m",
-            "acmerun.lab",
-            "serve",
-            "--site",
-            "earth",
-            "--leaves",
-            str(leaves),
-            "--username",
-            LAB_USERNAME,
-            *options,
-        ],
-        env=environment(ACMEOS_LAB_PASSWORD=LAB_PASSWORD),
-        cwd=cwd,
-    )
-    line = lab.readline(timeout=30)
-    match = READY.match(line)
-    if match is None:
-        lab.kill()
-        raise AssertionError(f"the lab did not start: {line!r}")
-    lab.url = match.group(1)
-    return lab
+def start_lab(
+    *options: str,
+    cwd: Path | None = None,
+    sites: Sequence[str] = ("earth",),
+    leaves: int | None = 4,
+    username: str | None = LAB_USERNAME,
+    ready_timeout: float = 60,
+) -> LabProcess:
+    """A lab process serving ``sites`` (none: the lab's 8) with ``leaves`` leaves each; ready.
+
+    It accepts the test credentials (``username`` None: the lab's default user);
+    ``options`` (faults, state) come last. ``None`` leaves a setting to the lab.
+    """
+    command = [arg for site in sites for arg in ("--site", site)]
+    if leaves is not None:
+        command += ["--leaves", str(leaves)]
+    if username is not None:
+        command += ["--username", username]
+    command += options
+    try:
+        launched = lab_process.start_lab(
+            command,
+            env=environment(ACMEOS_LAB_PASSWORD=LAB_PASSWORD),
+            cwd=cwd,
+            ready_timeout=ready_timeout,
+        )
+    except lab_process.LabProcessError as exc:
+        record("output of a lab that did not start", str(exc))
+        raise AssertionError(f"the lab did not start: {exc}") from None
+    return LabProcess(launched, "acmerun lab serve " + " ".join(command))
 
 
-def stop(processes: Iterable[Process]) -> None:
+def stop(processes: Iterable[Stoppable]) -> None:
     """End every process still running (SIGTERM, then SIGKILL)."""
     for p in processes:
-        if p.proc.poll() is None:
-            p.proc.terminate()
-            try:
-                p.communicate(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        p.stop()

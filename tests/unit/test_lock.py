@@ -57,7 +57,7 @@ def test_wait_lock_gives_up_after_the_wait(tmp_path: Path) -> None:
         started = time.monotonic()
         with pytest.raises(RunbookLocked, match=r"after waiting 0.3s"):
             RunbookLock(runbook, wait=0.3).acquire()
-        assert 0.3 <= time.monotonic() - started < 2
+        assert 0.3 <= time.monotonic() - started < 10  # it gives up after its wait
 
 
 def test_lock_files_live_in_the_state_dir(tmp_path: Path) -> None:

@@ -1,38 +1,34 @@
-"""Helpers of the cluster tests: ``acmerun`` as a process, runbooks, reports."""
+"""Helpers of the cluster tests: runbooks, ``acmerun`` runs against a lab, reports to compare."""
 
 from __future__ import annotations
 
-import os
+import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
+from tests.support import processes
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def acmerun_env(url: str, **extra: str) -> dict[str, str]:
-    """The environment of an ``acmerun`` process pointed at the lab at ``url``."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env.update(ACME_INVENTORY_URL=url, ACMEOS_USERNAME=LAB_USERNAME, ACMEOS_PASSWORD=LAB_PASSWORD)
-    env.update(extra)
-    return env
+AUDIT = """\
+name: audit
+inventory:
+  plugin: ACMEInventory
+steps:
+  - name: version
+    task: acmeos.get_version
+  - name: cpu and ram
+    task: acmeos.get_cpu_ram
+  - name: version again
+    task: acmeos.get_version
+"""
 
 
 def acmerun(
     *args: str, url: str, cwd: Path, timeout: float = 60, **extra: str
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m acmerun ARGS`` to its end."""
-    return subprocess.run(
-        [sys.executable, "-m", "acmerun", *args],
-        env=acmerun_env(url, **extra),
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+    """``python -m acmerun ARGS`` against the lab at ``url``, to its end (output scanned)."""
+    return processes.run_acmerun(
+        *args, env=processes.environment(url, **extra), cwd=cwd, timeout=timeout
     )
 
 
@@ -45,8 +41,6 @@ def write_runbook(folder: Path, text: str, name: str = "runbook.yml") -> Path:
 
 def report_hosts(path: Path) -> dict[str, Any]:
     """What a user compares between two reports: each host's status, changes and steps."""
-    import json
-
     hosts = json.loads(path.read_text())["hosts"]
 
     def steps(items: list[dict[str, Any]]) -> list[Any]:
