@@ -1,24 +1,30 @@
 """``acmerun lab serve``: run the AcmeOS lab in the foreground.
 
-The main ``acmerun`` command adds the ``lab`` group; ``python -m
-acmerun.lab`` runs it on its own through ``main()``. Importing this
-module is cheap: aiohttp and the lab itself are imported when ``serve`` runs.
+The main ``acmerun`` command adds the ``lab`` group; ``python -m acmerun.lab
+ARGS`` is ``acmerun lab ARGS`` (``main()``), inside the same error boundary:
+the same ``acmerun: error: ...`` line and exit code. Importing this module is
+cheap: aiohttp and the lab itself are imported when ``serve`` runs.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, NoReturn
 
 import click
 
 from acmerun.acmeos.defaults import FACTORY_PASSWORD, FACTORY_USERNAME
-from acmerun.errors import AcmerunError, ExitCode
+from acmerun.errors import ExitCode
 
 #: the environment variable ``--password`` is read from when not given
 PASSWORD_ENV = "ACMEOS_LAB_PASSWORD"
+#: how the lab's own lines on stderr start
 PROG = "acmerun lab"
+#: the logger the lab says what goes wrong to while it serves
+LAB_LOGGER = "acmerun.lab"
 
 
 def parse_latency(text: str) -> tuple[float, float]:
@@ -169,33 +175,39 @@ def serve(
         sys.stdout.write(f"inventory: {running.url}\n")
         sys.stdout.flush()
 
-    Lab(config).serve_forever(on_ready=ready)
+    with lab_records_on_stderr():
+        Lab(config).serve_forever(on_ready=ready)
 
 
-def main(args: Sequence[str] | None = None) -> None:
-    """Run the ``lab`` group as a program: one error line and exit code 5 on bad options."""
+def main(args: Sequence[str] | None = None) -> NoReturn:
+    """``python -m acmerun.lab ARGS``: run ``acmerun lab ARGS`` (the one error boundary)."""
+    from acmerun.cli import cli
+
+    argv = list(sys.argv[1:] if args is None else args)
+    cli.main(args=["lab", *argv], prog_name="acmerun")
+    raise SystemExit(int(ExitCode.UNEXPECTED))  # pragma: no cover - cli.main always exits
+
+
+class LabLineFormatter(logging.Formatter):
+    """The lab's records as its lines on stderr: ``acmerun lab: [error: ]MESSAGE``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        kind = "error: " if record.levelno >= logging.ERROR else ""
+        return f"{PROG}: {kind}{record.getMessage()}"
+
+
+@contextmanager
+def lab_records_on_stderr() -> Iterator[None]:
+    """While the lab serves in the foreground, what it logs is printed on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LabLineFormatter())
+    logger = logging.getLogger(LAB_LOGGER)
+    logger.addHandler(handler)
     try:
-        lab.main(args=args, prog_name=PROG, standalone_mode=False)
-    except AcmerunError as exc:
-        _fail(str(exc), int(exc.exit_code))
-    except click.exceptions.NoArgsIsHelpError as exc:
-        click.echo(exc.ctx.get_help(), err=True)
-        sys.exit(int(ExitCode.BAD_OPTIONS))
-    except click.UsageError as exc:
-        _fail(exc.format_message(), int(ExitCode.BAD_OPTIONS))
-    except click.exceptions.Abort:
-        sys.exit(int(ExitCode.INTERRUPTED))
-    except click.ClickException as exc:
-        _fail(exc.format_message(), int(ExitCode.BAD_OPTIONS))
-    sys.exit(0)
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
-def _fail(message: str, code: int) -> None:
-    for line in message.splitlines() or [""]:
-        click.echo(f"{PROG}: error: {line}", err=True)
-        break
-    sys.exit(code)

@@ -6,11 +6,18 @@ lab in the foreground (``acmerun.cli.lab``).
 
 The names below are imported on first use, so that importing the CLI module
 (``acmerun.cli.lab``) does not import aiohttp.
+
+The lab is a package of its own: it imports nothing of acmerun but the
+client's protocol constants (``acmerun.acmeos.defaults``); only its
+``__main__`` runs acmerun's CLI. What goes wrong while it serves goes to the
+``acmerun.lab`` logger, never straight to a terminal: ``acmerun lab serve``
+prints those records on stderr, a run writes them to its ``--log-file``.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,6 +25,9 @@ if TYPE_CHECKING:
     from acmerun.lab.errors import LabConfigError, LabError, LabStartError, LabStateError
     from acmerun.lab.fleet import DeviceInfo
     from acmerun.lab.server import Lab
+
+#: nothing reaches Python's last-resort handler (stderr) unless the program says where
+logging.getLogger("acmerun.lab").addHandler(logging.NullHandler())
 
 _EXPORTS = {
     "DeviceInfo": "acmerun.lab.fleet",

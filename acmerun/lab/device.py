@@ -66,13 +66,17 @@ async def read_json_object(request: web.BaseRequest) -> dict[str, Any] | web.Res
 
 
 class DeviceAPI:
-    """The device API of every device of one lab, with the lab's fault injection."""
+    """The device API of every device of one lab, with the lab's fault injection.
+
+    ``reboot(device, answering)`` power-cycles a device; ``changed(device)`` is
+    called when a device's version changed (the lab writes its state).
+    """
 
     def __init__(
         self,
         config: LabConfig,
         reboot: Callable[[Device, RequestHandler | None], None],
-        changed: Callable[[], None],
+        changed: Callable[[Device], None],
     ) -> None:
         self._config = config
         self._reboot = reboot
@@ -224,7 +228,7 @@ class DeviceAPI:
             if self._rng.random() < self._config.install_failure_rate:
                 return False
             device.version = version
-            self._changed()
+            self._changed(device)
             return True
         finally:
             device.installing = False

@@ -2,19 +2,18 @@
 
     LabError                        any problem starting or running the lab
      ├── LabConfigError             a ``LabConfig`` value is out of range (also a ``ValueError``)
-     ├── LabStateError              the state file cannot be read, parsed or written
+     ├── LabStateError              the state file cannot be read, parsed, locked or written
      └── LabStartError              a listener could not be bound, or start-up failed
 
-Every lab error is also an ``acmerun.errors.BadOptions``: the CLI prints its
-message on one line and exits with code 5.
+The lab is a package of its own: these are plain exceptions. acmerun's CLI
+reports the family as a bad option (one line, exit code 5) through the table
+``acmerun.errors.EXIT_CODES``.
 """
 
 from __future__ import annotations
 
-from acmerun.errors import BadOptions
 
-
-class LabError(BadOptions):
+class LabError(Exception):
     """Base class of every lab error."""
 
 
@@ -23,7 +22,7 @@ class LabConfigError(LabError, ValueError):
 
 
 class LabStateError(LabError):
-    """The lab's state file is unreadable, corrupt or cannot be written."""
+    """The lab's state file is unreadable, corrupt, locked too long or cannot be written."""
 
 
 class LabStartError(LabError):

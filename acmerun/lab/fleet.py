@@ -1,4 +1,4 @@
-"""The simulated fleet: devices, their seeded data, and the state file.
+"""The simulated fleet: devices and their seeded data (their state file: ``lab.state``).
 
 The fleet is the nornir3 demo's: per site 2 edge, 4 spine and N leaf devices
 named ``edge00.earth``, ``spine03.earth``, ``leaf07.mars``. Everything random
@@ -9,20 +9,13 @@ leaves never changes the devices that were already there.
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import tempfile
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from pathlib import Path
 from typing import Any
 
 from acmerun.lab.config import EDGES_PER_SITE, SPINES_PER_SITE, LabConfig
-from acmerun.lab.errors import LabStateError
 
-#: the format of the state file; a file of another format is refused
-STATE_FORMAT = 1
 PLATFORM = "acmeos"
 
 
@@ -76,6 +69,10 @@ class Device:
             self.version,
             self.up,
         )
+
+    def downtime_intervals(self) -> list[list[float | None]]:
+        """A copy of every interval the device was down: ``[start, end or None]``."""
+        return [list(interval) for interval in self.downtime]
 
     def host_record(self) -> dict[str, Any]:
         """The device as the inventory API lists it."""
@@ -132,53 +129,3 @@ def build_fleet(config: LabConfig) -> list[Device]:
                 )
             )
     return devices
-
-
-def load_state(path: Path) -> dict[str, str]:
-    """The device versions kept in ``path``; empty if the file does not exist.
-
-    Raises ``LabStateError`` when the file exists but cannot be read or is
-    not a state file: it is never replaced silently.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise LabStateError(f"cannot read lab state file {path}: {reason}") from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise LabStateError(f"lab state file {path} is corrupt: {exc}") from None
-    if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
-        raise LabStateError(
-            f"lab state file {path} is not an AcmeOS lab state file (format {STATE_FORMAT})"
-        )
-    versions = data.get("devices")
-    if not isinstance(versions, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in versions.items()
-    ):
-        raise LabStateError(
-            f"lab state file {path} is corrupt: 'devices' must map names to versions"
-        )
-    return versions
-
-
-def save_state(path: Path, versions: dict[str, str]) -> None:
-    """Write ``versions`` to ``path`` atomically: a kill at any moment leaves a loadable file."""
-    body = json.dumps({"format": STATE_FORMAT, "devices": versions}, separators=(",", ":"))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(body)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise LabStateError(f"cannot write lab state file {path}: {exc.strerror or exc}") from None

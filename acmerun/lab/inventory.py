@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from aiohttp import web
 
 from acmerun.acmeos.defaults import INVENTORY_HOSTS_PATH
 from acmerun.lab.device import json_response, not_allowed, not_found
-
-if TYPE_CHECKING:
-    from acmerun.lab.server import Lab
+from acmerun.lab.fleet import Device
 
 
 def _filter_values(request: web.BaseRequest, name: str) -> set[str] | None:
@@ -24,10 +22,14 @@ def _filter_values(request: web.BaseRequest, name: str) -> set[str] | None:
 
 
 class InventoryAPI:
-    """``GET /api/v1/inventory/hosts``, ``GET /lab/downtime``, ``GET /lab/devices``."""
+    """``GET /api/v1/inventory/hosts``, ``GET /lab/downtime``, ``GET /lab/devices``.
 
-    def __init__(self, lab: Lab) -> None:
-        self._lab = lab
+    ``devices()`` gives the fleet it serves, by name; it is called from the
+    lab's event loop, which owns the devices.
+    """
+
+    def __init__(self, devices: Callable[[], Mapping[str, Device]]) -> None:
+        self._fleet = devices
         self._hosts: list[dict[str, Any]] = []
         self._all_hosts = b""
         self._routes: dict[str, Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]] = {
@@ -38,7 +40,7 @@ class InventoryAPI:
 
     def fleet_ready(self) -> None:
         """Every device has its address and port: the host list is fixed from now on."""
-        self._hosts = [device.host_record() for device in self._lab.devices_by_name.values()]
+        self._hosts = [device.host_record() for device in self._fleet().values()]
         self._all_hosts = json.dumps({"hosts": self._hosts}).encode()
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
@@ -64,7 +66,9 @@ class InventoryAPI:
         return json_response(200, {"hosts": hosts})
 
     async def _downtime(self, request: web.BaseRequest) -> web.StreamResponse:
-        return json_response(200, self._lab.downtime())
+        return json_response(
+            200, {name: device.downtime_intervals() for name, device in self._fleet().items()}
+        )
 
     async def _devices(self, request: web.BaseRequest) -> web.StreamResponse:
         return json_response(
@@ -76,6 +80,6 @@ class InventoryAPI:
                     "hostname": device.hostname,
                     "port": device.port,
                 }
-                for name, device in self._lab.devices_by_name.items()
+                for name, device in self._fleet().items()
             },
         )

@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import resource
 import signal
 import socket
-import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterable
-from pathlib import Path
+from collections.abc import Callable, Coroutine
 from types import FrameType
 from typing import Any
 
@@ -29,9 +28,14 @@ from aiohttp.web_protocol import RequestHandler
 
 from acmerun.lab.config import LabConfig
 from acmerun.lab.device import DeviceAPI
-from acmerun.lab.errors import LabError, LabStartError, LabStateError
-from acmerun.lab.fleet import Device, DeviceInfo, build_fleet, load_state, save_state
+from acmerun.lab.errors import LabError, LabStartError
+from acmerun.lab.fleet import Device, DeviceInfo, build_fleet
 from acmerun.lab.inventory import InventoryAPI
+from acmerun.lab.state import StateFile, StateWriter
+
+#: where the lab says what goes wrong while it serves (a port it must retry, a state
+#: write that failed): ``acmerun lab serve`` prints it on stderr, a run logs it
+logger = logging.getLogger("acmerun.lab")
 
 #: a dirty state is written at most this often (seconds)
 STATE_WRITE_INTERVAL = 0.1
@@ -82,12 +86,11 @@ class Lab:
         self._placeholders: list[socket.socket] = []
         self._open: dict[RequestHandler, None] = {}
         self._connection_budget = 0
-        self._state_path = Path(self.config.state_file) if self.config.state_file else None
-        self._dirty = False
-        self._write_pending = False
-        self._write: asyncio.Future[None] | None = None
-        self._state_error: LabStateError | None = None
-        self._saved_versions: dict[str, str] = {}
+        self._state = (
+            StateWriter(StateFile(self.config.state_file), STATE_WRITE_INTERVAL)
+            if self.config.state_file
+            else None
+        )
         #: tasks started from callbacks: asyncio keeps only weak references to tasks
         self._tasks: set[asyncio.Task[None]] = set()
         self.started_at = 0.0
@@ -133,8 +136,8 @@ class Lab:
             with contextlib.suppress(RuntimeError):  # the loop already ended
                 loop.call_soon_threadsafe(stopping.set)
         self._thread.join()
-        if self._state_error is not None:
-            raise self._state_error
+        if self._state is not None and self._state.error is not None:
+            raise self._state.error
 
     def __enter__(self) -> Lab:
         return self.start()
@@ -148,10 +151,7 @@ class Lab:
 
     def downtime(self) -> dict[str, list[list[float | None]]]:
         """Per device, every interval it was down: ``[start, end or None]`` in epoch seconds."""
-        return {
-            name: [list(interval) for interval in device.downtime]
-            for name, device in self.devices_by_name.items()
-        }
+        return {name: device.downtime_intervals() for name, device in self.devices_by_name.items()}
 
     def serve_forever(self, on_ready: Callable[[Lab], None] | None = None) -> None:
         """Serve in the foreground until SIGTERM or SIGINT, then stop cleanly.
@@ -185,20 +185,16 @@ class Lab:
 
     def _prepare(self) -> None:
         devices = build_fleet(self.config)
-        if self._state_path is not None:
-            versions = load_state(self._state_path)
+        if self._state is not None:
+            # the file's versions win; devices it lacks are added with their seeded version,
+            # and devices of the file that this lab does not serve are kept as they are
+            versions = self._state.file.update({}, seeded={d.name: d.version for d in devices})
             for device in devices:
-                device.version = versions.get(device.name, device.version)
-            # devices of the file that this lab does not serve keep their versions
-            self._saved_versions = versions
-            save_state(self._state_path, self._state_snapshot(devices))
+                device.version = versions[device.name]
         self.devices_by_name = {device.name: device for device in devices}
         self._connection_budget = _file_budget(
             sum(1 for device in devices if not device.dead), len(devices)
         )
-
-    def _state_snapshot(self, devices: Iterable[Device]) -> dict[str, str]:
-        return {**self._saved_versions, **{d.name: d.version for d in devices}}
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -221,7 +217,7 @@ class Lab:
         self._stopping = asyncio.Event()
         api = DeviceAPI(self.config, self._reboot, self._changed)
         self.started_at = time.time()
-        inventory = InventoryAPI(self)
+        inventory = InventoryAPI(lambda: self.devices_by_name)
         inventory_server = web.Server(inventory.handle, access_log=None)
         try:
             listener = await loop.create_server(
@@ -317,7 +313,7 @@ class Lab:
                 await self._listen(device)
                 break
             except LabStartError as exc:  # the port is briefly unavailable: try again
-                print(f"acmerun lab: {exc}; retrying", file=sys.stderr)
+                logger.warning("%s; retrying", exc)
                 await asyncio.sleep(0.5)
         device.downtime[-1][1] = time.time()
 
@@ -344,34 +340,9 @@ class Lab:
 
     # -- state ------------------------------------------------------------------------------
 
-    def _changed(self) -> None:
-        if self._state_path is None:
-            return
-        self._dirty = True
-        if not self._write_pending:
-            self._write_pending = True
-            asyncio.get_running_loop().call_later(STATE_WRITE_INTERVAL, self._write_state)
-
-    def _write_state(self) -> None:
-        if self._write is not None or self._state_path is None:
-            # a write is running: its completion schedules the next one
-            return
-        self._dirty = False
-        snapshot = self._state_snapshot(self.devices_by_name.values())
-        self._write = asyncio.get_running_loop().run_in_executor(
-            None, save_state, self._state_path, snapshot
-        )
-        self._write.add_done_callback(self._state_written)
-
-    def _state_written(self, write: asyncio.Future[None]) -> None:
-        self._write = None
-        self._write_pending = False
-        exc = write.exception() if not write.cancelled() else None
-        if isinstance(exc, LabStateError) and self._state_error is None:
-            self._state_error = exc
-            print(f"acmerun lab: error: {exc}", file=sys.stderr)
-        if self._dirty:
-            self._changed()
+    def _changed(self, device: Device) -> None:
+        if self._state is not None:
+            self._state.changed(device.name, device.version)
 
     # -- shutdown ---------------------------------------------------------------------------
 
@@ -388,15 +359,8 @@ class Lab:
             task.cancel()
         if others:
             await asyncio.wait(others, timeout=2.0)
-        if self._write is not None:
-            with contextlib.suppress(Exception):
-                await self._write
-        if self._state_path is not None:
-            snapshot = self._state_snapshot(self.devices_by_name.values())
-            try:
-                save_state(self._state_path, snapshot)
-            except LabStateError as exc:
-                self._state_error = exc
+        if self._state is not None:
+            await self._state.close()
 
 
 def _file_budget(listeners: int, devices: int) -> int:

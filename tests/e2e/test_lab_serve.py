@@ -154,7 +154,7 @@ def test_bad_options_exit_5_with_one_error_line(options: tuple[str, ...], messag
     assert done.returncode == 5
     assert done.stdout == ""
     lines = done.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("acmerun lab: error: "), done.stderr
+    assert len(lines) == 1 and lines[0].startswith("acmerun: error: "), done.stderr
     assert message in lines[0]
 
 
@@ -171,6 +171,6 @@ def test_a_corrupt_state_file_exits_5_and_is_left_alone(tmp_path: Path, content:
     )
     processes.record("stderr of acmerun lab serve", done.stderr)
     assert done.returncode == 5
-    assert done.stderr.startswith(f"acmerun lab: error: lab state file {state} ")
+    assert done.stderr.startswith(f"acmerun: error: lab state file {state} ")
     assert len(done.stderr.splitlines()) == 1
     assert state.read_text() == content

@@ -253,7 +253,7 @@ def test_the_state_file_is_loadable_at_every_moment(tmp_path: Path, make_lab: An
             assert len(json.loads(state.read_text())["devices"]) == 26
             reads += 1
     assert reads == 100
-    assert [p.name for p in tmp_path.iterdir()] == ["lab.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lab.json", "lab.json.lock"]
 
 
 def test_a_corrupt_state_file_is_reported_and_kept(tmp_path: Path) -> None:

@@ -4,18 +4,25 @@ One per process, started on first use and stopped at interpreter exit: all the
 lab's default sites, factory credentials, state kept in the per-user state
 directory (so a second run finds the fleet as the first left it), and install
 and reboot times short enough for an upgrade to look real and finish in seconds.
+
+Several acmerun processes may use it at once: each serves its own lab, and all
+keep their state in the one file, each writing back only the devices it changed
+(``acmerun.lab.state``). The embedded lab never writes to the run's terminal:
+what it has to say goes to the ``acmerun.lab`` logger, so to the run's
+``--log-file``. Its errors are raised as ``BadOptions`` (exit code 5).
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
 import os
-import sys
 import threading
 from typing import TYPE_CHECKING
 
 from acmerun import paths
 from acmerun.acmeos import defaults
+from acmerun.errors import BadOptions
 
 if TYPE_CHECKING:
     from acmerun.lab import Lab
@@ -46,11 +53,14 @@ def embedded_lab() -> Lab | None:
 
 
 def start_embedded_lab() -> Lab:
-    """The embedded lab, started now if it is not running yet."""
+    """The embedded lab, started now if it is not running yet.
+
+    Raises ``BadOptions`` when it cannot start (its state file is corrupt, ...).
+    """
     global _lab
     with _lock:
         if _lab is None:
-            from acmerun.lab import Lab, LabConfig
+            from acmerun.lab import Lab, LabConfig, LabError
 
             lab = Lab(
                 LabConfig(
@@ -61,23 +71,34 @@ def start_embedded_lab() -> Lab:
                     reboot_seconds=REBOOT_SECONDS,
                 )
             )
-            lab.start()
+            try:
+                lab.start()
+            except LabError as exc:
+                raise BadOptions(str(exc)) from exc
             _lab = lab
             atexit.register(_stop_at_exit)
         return _lab
 
 
 def stop_embedded_lab() -> None:
-    """Stop the embedded lab if it runs (its state is kept); the next use starts it again."""
+    """Stop the embedded lab if it runs (its state is kept); the next use starts it again.
+
+    Raises ``BadOptions`` when its state could not be written.
+    """
     global _lab
     with _lock:
         lab, _lab = _lab, None
     if lab is not None:
-        lab.stop()
+        from acmerun.lab import LabError
+
+        try:
+            lab.stop()
+        except LabError as exc:
+            raise BadOptions(str(exc)) from exc
 
 
 def _stop_at_exit() -> None:
     try:
         stop_embedded_lab()
-    except Exception as exc:  # nobody is left to report it to but the terminal
-        sys.stderr.write(f"acmerun: the embedded lab did not stop cleanly: {exc}\n")
+    except Exception as exc:  # the run is over: its log file is the only one left to tell
+        logging.getLogger("acmerun.lab").error("the embedded lab did not stop cleanly: %s", exc)

@@ -1,15 +1,12 @@
-"""The lab's configuration checks, fleet model and state file (no sockets)."""
+"""The lab's configuration checks and fleet model (no sockets)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
-from acmerun.errors import BadOptions
-from acmerun.lab import LabConfig, LabConfigError, LabStateError, site_names
-from acmerun.lab.fleet import build_fleet, load_state, save_state
+from acmerun.errors import ExitCode, exit_code_of
+from acmerun.lab import LabConfig, LabConfigError, LabError, site_names
+from acmerun.lab.fleet import build_fleet
 
 
 def test_site_count_takes_the_demo_sites_then_numbered_ones() -> None:
@@ -105,50 +102,10 @@ def test_bad_values_are_refused_with_a_clear_message(
     with pytest.raises(LabConfigError) as caught:
         LabConfig(**options)  # type: ignore[arg-type]
     assert message in str(caught.value)
-    assert isinstance(caught.value, ValueError) and isinstance(caught.value, BadOptions)
+    assert isinstance(caught.value, ValueError) and isinstance(caught.value, LabError)
+    # the CLI reports it as a bad option: one line, exit code 5
+    assert exit_code_of(caught.value) == ExitCode.BAD_OPTIONS
 
 
 def test_password_is_kept_out_of_the_repr() -> None:
     assert "hunter2" not in repr(LabConfig(password="hunter2"))
-
-
-def test_state_round_trips_and_a_missing_file_is_empty(tmp_path: Path) -> None:
-    path = tmp_path / "sub" / "state.json"
-    assert load_state(path) == {}
-    save_state(path, {"edge00.earth": "5.4.1"})
-    assert load_state(path) == {"edge00.earth": "5.4.1"}
-    assert [p.name for p in path.parent.iterdir()] == ["state.json"]
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        ("{not json", "is corrupt"),
-        ('{"format": 1, "devices": ', "is corrupt"),
-        ("[]", "is not an AcmeOS lab state file"),
-        ('{"format": 1, "devices": {"edge00.earth": 5}}', "'devices' must map names to versions"),
-        (b"\xff\xfe", "cannot read lab state file"),
-    ],
-)
-def test_a_bad_state_file_is_reported_with_its_name(
-    tmp_path: Path, content: str | bytes, message: str
-) -> None:
-    path = tmp_path / "state.json"
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content)
-    with pytest.raises(LabStateError) as caught:
-        load_state(path)
-    assert str(path) in str(caught.value) and message in str(caught.value)
-
-
-def test_a_state_file_that_is_a_directory_cannot_be_read(tmp_path: Path) -> None:
-    with pytest.raises(LabStateError, match="cannot read lab state file"):
-        load_state(tmp_path)
-
-
-def test_state_file_is_compact_json(tmp_path: Path) -> None:
-    path = tmp_path / "state.json"
-    save_state(path, {"a": "5.1.0"})
-    assert json.loads(path.read_text()) == {"format": 1, "devices": {"a": "5.1.0"}}

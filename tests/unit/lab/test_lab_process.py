@@ -70,7 +70,7 @@ def test_a_lab_that_exits_before_its_ready_line_is_an_error_with_what_it_said(
         start_lab(["--latency-ms", "x"], cwd=tmp_path)
     message = str(failed.value)
     assert message.startswith("the lab exited with code 5 before its ready line: ")
-    assert "acmerun lab: error: Invalid value for '--latency-ms'" in message
+    assert "acmerun: error: Invalid value for '--latency-ms'" in message
 
 
 def test_a_lab_that_says_nothing_is_given_up_at_the_deadline_and_ended(tmp_path: Path) -> None:
