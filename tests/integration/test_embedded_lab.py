@@ -23,7 +23,8 @@ import pytest
 
 from acmerun import paths
 from acmerun.acmeos import defaults
-from acmerun.errors import BadOptions
+from acmerun.errors import ExitCode, exit_code_of
+from acmerun.lab import LabError
 from acmerun.logs import run_logging
 from acmerun.plugins.inventory.embedded import (
     STATE_FILE,
@@ -62,7 +63,7 @@ print("started", flush=True)
 def no_embedded_lab() -> Iterator[None]:
     stop_embedded_lab()
     yield
-    with contextlib.suppress(BadOptions):  # the test broke its state file on purpose
+    with contextlib.suppress(LabError):  # the test broke its state file on purpose
         stop_embedded_lab()
 
 
@@ -157,10 +158,11 @@ def test_a_state_write_failing_during_a_run_goes_to_its_log_file_never_the_termi
             state.write_text("{broken")
             install(url, "edge00.earth", "9.9.9")
             assert logged.wait(30), "the failed write was not logged"
-            with pytest.raises(BadOptions) as caught:
+            with pytest.raises(LabError) as caught:
                 stop_embedded_lab()
     finally:
         lab_logger.removeFilter(seen)
+    assert exit_code_of(caught.value) == ExitCode.BAD_OPTIONS
     assert str(caught.value).startswith(f"lab state file {state} is corrupt: ")
     assert embedded_lab() is None
     out, err = capfd.readouterr()
@@ -200,7 +202,7 @@ def test_a_lab_that_cannot_stop_cleanly_at_exit_is_logged_never_printed(
 def test_a_corrupt_state_file_is_a_bad_option_naming_it_and_is_kept() -> None:
     state = paths.state_dir() / STATE_FILE
     state.write_text('{"format": 1, "devices": {"edge')
-    with pytest.raises(BadOptions) as caught:
+    with pytest.raises(LabError) as caught:
         start_embedded_lab()
     assert str(caught.value).startswith(f"lab state file {state} is corrupt: ")
     assert embedded_lab() is None

@@ -9,7 +9,8 @@ Several acmerun processes may use it at once: each serves its own lab, and all
 keep their state in the one file, each writing back only the devices it changed
 (``acmerun.lab.state``). The embedded lab never writes to the run's terminal:
 what it has to say goes to the ``acmerun.lab`` logger, so to the run's
-``--log-file``. Its errors are raised as ``BadOptions`` (exit code 5).
+``--log-file``. Its errors are the lab's own (``acmerun.lab.LabError``), which the
+CLI reports as configuration errors (exit code 5).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from typing import TYPE_CHECKING
 
 from acmerun import paths
 from acmerun.acmeos import defaults
-from acmerun.errors import BadOptions
 
 if TYPE_CHECKING:
     from acmerun.lab import Lab
@@ -55,12 +55,12 @@ def embedded_lab() -> Lab | None:
 def start_embedded_lab() -> Lab:
     """The embedded lab, started now if it is not running yet.
 
-    Raises ``BadOptions`` when it cannot start (its state file is corrupt, ...).
+    Raises ``LabError`` when it cannot start (its state file is corrupt, ...).
     """
     global _lab
     with _lock:
         if _lab is None:
-            from acmerun.lab import Lab, LabConfig, LabError
+            from acmerun.lab import Lab, LabConfig
 
             lab = Lab(
                 LabConfig(
@@ -71,10 +71,7 @@ def start_embedded_lab() -> Lab:
                     reboot_seconds=REBOOT_SECONDS,
                 )
             )
-            try:
-                lab.start()
-            except LabError as exc:
-                raise BadOptions(str(exc)) from exc
+            lab.start()
             _lab = lab
             atexit.register(_stop_at_exit)
         return _lab
@@ -83,18 +80,13 @@ def start_embedded_lab() -> Lab:
 def stop_embedded_lab() -> None:
     """Stop the embedded lab if it runs (its state is kept); the next use starts it again.
 
-    Raises ``BadOptions`` when its state could not be written.
+    Raises ``LabError`` when its state could not be written.
     """
     global _lab
     with _lock:
         lab, _lab = _lab, None
     if lab is not None:
-        from acmerun.lab import LabError
-
-        try:
-            lab.stop()
-        except LabError as exc:
-            raise BadOptions(str(exc)) from exc
+        lab.stop()
 
 
 def _stop_at_exit() -> None:
