@@ -73,13 +73,13 @@ def scale(doc: Mapping[str, Any]) -> Iterator[Row]:
         _met(doc["acmerun_peak_rss_mib"]["max"] < 300),
     )
     yield (
-        f"lab start-up, {devices} devices (issue 2)",
+        f"lab start-up, {devices} devices",
         _range(doc["lab_startup_s"]),
         "",
         "",
     )
     yield (
-        f"plain nornir get_version, {devices} devices (issue 2)",
+        f"plain nornir get_version, {devices} devices",
         _range(doc["nornir_get_version_wall_s"]),
         "succeeds",
         "met",
