@@ -64,6 +64,11 @@ class StopToken:
         """True once the run was interrupted (a signal, or the cluster's interrupt)."""
         return self._interrupted.is_set()
 
+    @property
+    def interrupt_event(self) -> threading.Event:
+        """Set on an interrupt: for code that polls an Event (a template being rendered)."""
+        return self._interrupted
+
     def wait_interrupted(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for an interrupt; True if it came."""
         return self._interrupted.wait(timeout)

@@ -21,10 +21,11 @@ from typing import Any
 from nornir.core.exceptions import NornirSubTaskError
 from nornir.core.task import MultiResult, Result, Task
 
-from acmerun.acmeos.deadline import DeadlineExceeded, step_deadline
+from acmerun.acmeos.deadline import DeadlineExceeded, remaining, step_deadline
 from acmerun.outcome import Status, StepOutcome
+from acmerun.runbook.budget import RenderDeadline, RenderInterrupted
 from acmerun.runbook.model import Step
-from acmerun.runbook.templating import Expression, Renderer
+from acmerun.runbook.templating import Expression, Renderer, render_within
 from acmerun.secrets import Redactor
 from acmerun.stop import StopToken
 
@@ -191,14 +192,15 @@ class HostRun:
 
     def _attempt(self, task: Task, cs: CompiledStep, outcome: StepOutcome) -> None:
         step = cs.step
-        try:
-            args = dict(cs.args) if cs.render_args is None else cs.render_args(self.vars)
-        except Exception as error:
-            raise _Failure(Status.FAILED, f"args: {_describe(error)}", retry=False) from None
         group: list[Ran] = []
         begun = time.monotonic()
         try:
             with step_deadline(step.timeout):
+                args = self._args(cs)
+                if args is None:
+                    outcome.status = Status.INTERRUPTED
+                    outcome.error = "interrupted while its arguments were rendered"
+                    return
                 if cs.fn is None:
                     done = task.run(task=_run_group, name=step.name, run=self, group=(cs, group))
                 else:
@@ -237,6 +239,27 @@ class HostRun:
                 shown = check.explain(self.vars)
                 detail = f" ({shown})" if shown else ""
                 raise _Failure(Status.FAILED, f"assertion failed: {check.source}{detail}")
+
+    def _args(self, cs: CompiledStep) -> dict[str, Any] | None:
+        """The step's arguments rendered inside its deadline; None when interrupted meanwhile."""
+        if cs.render_args is None:
+            return dict(cs.args)
+        try:
+            args: dict[str, Any] = render_within(
+                cs.render_args,
+                self.vars,
+                seconds=remaining(),
+                stop=self.stop.interrupt_event,
+            )
+        except RenderInterrupted:
+            return None
+        except RenderDeadline:
+            timeout = cs.step.timeout if cs.step.timeout is not None else 0.0
+            message = f"args: {DeadlineExceeded(timeout)} while its arguments were rendered"
+            raise _Failure(Status.FAILED, message, retry=False) from None
+        except Exception as error:
+            raise _Failure(Status.FAILED, f"args: {_describe(error)}", retry=False) from None
+        return args
 
     def _group_outcome(self, outcome: StepOutcome, group: list[Ran]) -> None:
         outcome.steps = [r.outcome for r in group]

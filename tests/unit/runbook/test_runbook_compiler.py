@@ -21,6 +21,7 @@ from acmerun.results import decode, not_run
 from acmerun.runbook import load_runbook_text
 from acmerun.runbook.compiler import CompiledRunbook, compile_runbook
 from acmerun.runbook.tasks import resolve
+from acmerun.stop import StopToken
 
 T = "tests.unit.runbook.tasks_for_tests"
 #: the test tasks' module, exactly as runbooks import it
@@ -226,6 +227,45 @@ def test_timeout_fails_the_step_naming_the_timeout(run: Run) -> None:
     (step,) = outcomes["h1"].steps
     assert step.status is Status.FAILED
     assert step.error == "step timed out after 0.1s (its timeout)"
+
+
+#: renders for far longer than a step timeout of 0.1 s (each operation is short)
+SLOW_ARGS = "{% for a in range(1000) %}{% for b in range(900) %}{{ b }}{% endfor %}{% endfor %}"
+
+
+def test_timeout_covers_rendering_the_steps_arguments(run: Run) -> None:
+    step_text = f"  - {{task: '{T}:echo', args: {{value: '{SLOW_ARGS}'}}, timeout: 0.1}}"
+    started = time.monotonic()
+    outcomes, _ = run(steps(step_text))
+    (step,) = outcomes["h1"].steps
+    assert step.status is Status.FAILED
+    assert step.error == (
+        "args: step timed out after 0.1s (its timeout) while its arguments were rendered"
+    )
+    assert t.CALLS == {}, "the task ran although its arguments never finished rendering"
+    assert time.monotonic() - started < 10  # generous: the render stops at its deadline
+
+
+def test_an_interrupt_stops_rendering_the_steps_arguments(run: Run) -> None:
+    stop = StopToken()
+
+    class InterruptedWhileIterated:
+        """Items whose iteration is where the interrupt arrives: mid-render."""
+
+        def __iter__(self) -> Iterator[int]:
+            stop.interrupt()
+            yield from range(10**9)
+
+    template = "{% for a in items %}{{ a }}{% endfor %}"
+    outcomes, _ = run(
+        steps(f"  - {{task: '{T}:echo', args: {{value: '{template}'}}}}"),
+        stop=stop,
+        extra_vars={"items": InterruptedWhileIterated()},
+    )
+    (step,) = outcomes["h1"].steps
+    assert step.status is Status.INTERRUPTED
+    assert step.error == "interrupted while its arguments were rendered"
+    assert t.CALLS == {}
 
 
 def test_nested_steps_nest_in_outcomes_and_in_nornir_results(run: Run) -> None:
