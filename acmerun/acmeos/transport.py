@@ -28,11 +28,10 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.response import BaseHTTPResponse
 
 from acmerun.acmeos import deadline
+from acmerun.acmeos.defaults import MASK
 
 #: how much of an answer is read at a time
 CHUNK = 64 * 1024
-#: what stands for a URL's credentials in messages
-MASK = "********"
 
 _local = threading.local()
 _T = TypeVar("_T")

@@ -29,7 +29,7 @@ from acmerun.defaults import INVENTORY_PLUGIN
 from acmerun.outcome import HostOutcome, NotRun, NotRunKind
 from acmerun.plugins.processors import Processor
 from acmerun.results import decode
-from acmerun.secrets import Secrets
+from acmerun.secrets import MASK, Secrets
 from acmerun.session.record import Credentials, InventorySource, RunnerSettings
 from acmerun.stop import StopToken
 
@@ -51,7 +51,7 @@ class Secret:
         self.value = value
 
     def __repr__(self) -> str:
-        return "Secret('********')"
+        return f"Secret({MASK!r})"
 
 
 @dataclass(frozen=True)

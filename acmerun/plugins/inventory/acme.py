@@ -179,7 +179,7 @@ def _get(url: str, shown: str) -> bytearray:
                 ) from None
             reason = _reason(exc)
             if parts.password:
-                reason = reason.replace(parts.password, transport.MASK)
+                reason = reason.replace(parts.password, defaults.MASK)
             raise InventoryError(
                 f"cannot reach the inventory service at {shown}: {reason}"
             ) from None
