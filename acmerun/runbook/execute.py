@@ -29,6 +29,8 @@ from acmerun.runbook.templating import Expression, Renderer, render_within
 from acmerun.secrets import Redactor
 from acmerun.stop import StopToken
 
+#: the longest wait between two attempts, in seconds, however the backoff grows (the schema's)
+MAX_DELAY = 86400.0
 _ORDER = (Status.UNREACHABLE, Status.FAILED, Status.CHANGED)
 
 
@@ -188,7 +190,7 @@ class HostRun:
                 ):
                     raise
             del task.results[kept:]
-            delay *= step.backoff
+            delay = min(delay * step.backoff, MAX_DELAY)
 
     def _attempt(self, task: Task, cs: CompiledStep, outcome: StepOutcome) -> None:
         step = cs.step

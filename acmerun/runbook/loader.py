@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path as FsPath
 from typing import Any
 
-from jsonschema import Draft202012Validator, ValidationError
+from jsonschema import Draft202012Validator, ValidationError, validators
 
 from acmerun.errors import RunbookInvalid
 from acmerun.runbook.checks import semantic_problems
@@ -41,9 +41,18 @@ def schema() -> dict[str, Any]:
     return copy.deepcopy(_schema())
 
 
+def _is_integer(checker: Any, instance: Any) -> bool:
+    """An int, not a whole float: ``workers: 4.0`` is refused, as YAML 1.2 reads it a float."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_TYPES = Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer)
+_Validator = validators.extend(Draft202012Validator, type_checker=_TYPES)  # type: ignore[no-untyped-call]
+
+
 @functools.lru_cache(maxsize=1)
-def _validator() -> Draft202012Validator:
-    return Draft202012Validator(_schema())
+def _validator() -> Any:
+    return _Validator(_schema())
 
 
 def _short(value: Any) -> str:
@@ -55,6 +64,10 @@ def _message(error: ValidationError) -> str:
     if error.validator == "type":
         types: Any = error.validator_value
         names = [types] if isinstance(types, str) else list(types)
+        instance = error.instance
+        whole = isinstance(instance, float) and instance.is_integer() and abs(instance) < 1e16
+        if names == ["integer"] and isinstance(instance, float) and whole:
+            return f"{instance!r} is not an integer: write {int(instance)}"
         return f"{_short(error.instance)} is not of type {', '.join(repr(t) for t in names)}"
     text = repr(error.instance)
     return error.message.replace(text, _short(error.instance)) if len(text) > 60 else error.message

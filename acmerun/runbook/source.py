@@ -2,11 +2,17 @@
 
 Safe YAML only: plain mappings, lists, strings, numbers, booleans and nulls.
 Duplicate keys, other YAML tags, non-string keys, bad UTF-8 and syntax errors
-are reported as ``Problem`` records, all of them, each at its place.
+are reported as ``Problem`` records, all of them, each at its place. So are plain
+values that YAML 1.1 (PyYAML) and YAML 1.2 (most editors and linters) read
+differently (``yes``, ``on``, ``1:30``, ``0755``, ``1_000``, ``0b101``), and numbers
+that are not finite (``.inf``, ``.nan``): a runbook means one thing to every reader.
+``0o755`` is read as the YAML 1.2 octal integer it is.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +37,69 @@ _MERGE = "tag:yaml.org,2002:merge"
 MAX_DEPTH = 64
 #: how many values a document may hold once its aliases (``*name``) are expanded
 MAX_VALUES = 250_000
+
+
+_OCTAL_12 = re.compile(r"^[-+]?0o[0-7]+$")
+_FLOAT_12 = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)[eE][-+]?[0-9]+$")
+#: words YAML 1.1 reads as booleans and YAML 1.2 as strings
+_BOOLEANS_11 = {
+    word: value
+    for words, value in (("yes on y", True), ("no off n", False))
+    for base in words.split()
+    for word in (base, base.capitalize(), base.upper())
+}
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+
+
+def _yaml_11_only(node: yaml.ScalarNode) -> str | None:
+    """Why a plain scalar means something else in YAML 1.2 than in YAML 1.1, if it does."""
+    text = node.value
+    quoted = f"'{text}'" if "'" not in text else f'"{text}"'
+    if node.tag in (_BOOL, "tag:yaml.org,2002:str") and text in _BOOLEANS_11:
+        word = "true" if _BOOLEANS_11[text] else "false"
+        return (
+            f"{text} is a boolean in YAML 1.1 but a string in YAML 1.2: "
+            f"write {word}, or {quoted} for the text"
+        )
+    if node.tag == "tag:yaml.org,2002:str" and _FLOAT_12.match(text):
+        number = float(text)
+        if not math.isfinite(number):
+            return f"{text} is too large for a number: write a smaller one"
+        written = f"{number!r}"
+        if "e" in written and "." not in written:  # YAML 1.1 wants 1.0e+308, not 1e+308
+            written = written.replace("e", ".0e")
+        return (
+            f"{text} is a number in YAML 1.2 but a string in YAML 1.1: "
+            f"write {written}, or {quoted} for the text"
+        )
+    if node.tag not in (_INT, _FLOAT):
+        return None
+    digits = text.lstrip("+-")
+    if ":" in text:
+        return (
+            f"{text} is a base-60 number in YAML 1.1 but a string in YAML 1.2: "
+            f"write {quoted} for the text, or the number in seconds"
+        )
+    if "_" in text:
+        plain = text.replace("_", "")
+        return f"{text} is a number in YAML 1.1 only: write {plain}, or {quoted} for the text"
+    if node.tag == _INT and digits.startswith("0b"):
+        return (
+            f"{text} is a binary number in YAML 1.1 only: write {int(text.replace('b', ''), 2)}"
+            f" (or 0x{int(digits[2:], 2):x}), or {quoted} for the text"
+            if "-" not in text
+            else f"{text} is a binary number in YAML 1.1 only: write it in decimal"
+        )
+    if node.tag == _INT and len(digits) > 1 and digits.startswith("0") and digits.isdigit():
+        sign = text[: len(text) - len(digits)]
+        return (
+            f"{text} is octal in YAML 1.1 but decimal in YAML 1.2: write "
+            f"{sign}0o{digits.lstrip('0') or '0'} for octal, {sign}{int(digits)} for decimal, "
+            f"or {quoted} for the text"
+        )
+    return None
 
 
 class _TooBig(Exception):
@@ -65,6 +134,9 @@ class _Loader(yaml.SafeLoader):
             return super().compose_mapping_node(anchor)
         finally:
             self._depth -= 1
+
+
+_Loader.add_implicit_resolver(_INT, _OCTAL_12, list("-+0"))
 
 
 def format_path(path: Path) -> str:
@@ -165,10 +237,23 @@ class _Builder:
             return node.value
         if node.tag not in _PLAIN_SCALARS:
             return self.bad_tag(node, path)
-        return self.scalar(node, path)
+        if node.style is None:
+            differs = _yaml_11_only(node)
+            if differs is not None:
+                self.source.refused.add(path)
+                self.problem(node, path, differs)
+                return None
+        value = self.scalar(node, path)
+        if isinstance(value, float) and not math.isfinite(value):
+            self.source.refused.add(path)
+            self.problem(node, path, f"{node.value} is not a finite number: write a number")
+            return None
+        return value
 
     def scalar(self, node: yaml.ScalarNode, path: Path, *, key: bool = False) -> Any:
         """The scalar's value; an explicit tag it does not fit (``!!int abc``) is a problem."""
+        if node.tag == _INT and _OCTAL_12.match(node.value):
+            return int(node.value, 8)
         try:
             return self._scalars.construct_object(node)
         except (ValueError, KeyError, TypeError, yaml.YAMLError):

@@ -12,10 +12,11 @@ deadline renders through ``render_within``.
 
 from __future__ import annotations
 
+import difflib
 import re
 import reprlib
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, Undefined, meta, nodes
@@ -111,6 +112,23 @@ def _private(tree: nodes.Node) -> Iterator[str]:
             yield str(node.args[0].value)
 
 
+def _unknown(kind: str, name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown {kind} '{name}'{hint}"
+
+
+def _name_problems(tree: nodes.Node) -> list[str]:
+    """Filters and tests the sandbox does not have: found before any run."""
+    found: dict[str, None] = {}
+    for node in (tree, *tree.find_all((nodes.Filter, nodes.Test))):
+        if isinstance(node, nodes.Filter) and node.name not in _ENV.filters:
+            found[_unknown("filter", node.name, _ENV.filters)] = None
+        elif isinstance(node, nodes.Test) and node.name not in _ENV.tests:
+            found[_unknown("test", node.name, _ENV.tests)] = None
+    return list(found)
+
+
 def _private_problems(tree: nodes.Node) -> list[str]:
     return [
         f"'{name}' starts with '_': templates may not reach for internal names or attributes"
@@ -175,7 +193,7 @@ def _problems(kind: str, source: str, parse: Callable[[str], nodes.Node]) -> lis
         return [f"the {kind} holds a number of more than {MAX_NUMBER_DIGITS} digits"]
     if _too_deep(tree):
         return [f"the {kind} {_TOO_DEEP}"]
-    return _private_problems(tree) or _budget_problems(tree, kind)
+    return _private_problems(tree) or _name_problems(tree) or _budget_problems(tree, kind)
 
 
 def template_problems(source: str) -> list[str]:
