@@ -19,6 +19,7 @@ from acmerun.runbook.tasks import (
     is_builtin,
     resolve,
 )
+from acmerun.runbook.tasksource import signature
 from acmerun.runbook.templating import (
     RESERVED_NAMES,
     expression_problems,
@@ -68,9 +69,12 @@ def _task(source: Source, step: Mapping[str, Any], path: Path) -> Iterator[Probl
         if is_builtin(name):
             return  # the schema describes the built-in tasks' arguments
         check_name(name)
-        fn = resolve(name)
+        # a user's module:function is read from its source: validating runs no code of it
+        fn = signature(name) if ":" in name else resolve(name)
     except TaskNotFound as error:
         yield _at(source, (*path, "task"), str(error))
+        return
+    if fn is None:
         return
     given = args if isinstance(args, Mapping) else {}
     for arg, message in arg_problems(name, fn, given):

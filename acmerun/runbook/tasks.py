@@ -122,11 +122,12 @@ def _one_line(error: BaseException) -> str:
 
 
 def arg_problems(
-    name: str, fn: TaskFunction, args: Mapping[str, Any]
+    name: str, fn: TaskFunction | inspect.Signature, args: Mapping[str, Any]
 ) -> list[tuple[str | None, str]]:
     """(arg or None, message) for each argument ``fn`` does not take and each it needs."""
     try:
-        params = list(inspect.signature(fn).parameters.values())[1:]
+        sig = fn if isinstance(fn, inspect.Signature) else inspect.signature(fn)
+        params = list(sig.parameters.values())[1:]
     except (TypeError, ValueError):
         return []
     keyword = {

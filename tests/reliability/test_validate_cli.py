@@ -62,3 +62,65 @@ def test_validate_refuses_each_value_at_its_place(case: str, tmp_path: Path) -> 
     for line, want in zip(errors, expected, strict=True):
         assert line.startswith(f"{runbook}:{want}"), line
     assert runbook.read_text() == text
+
+
+TASKS = '''\
+"""Tasks of the repository: importing this module leaves a mark."""
+from pathlib import Path
+
+Path("imported.mark").write_text("imported")
+
+
+def touch(task, path: str, *, mode: int = 0o600):
+    Path(path).write_text("touched")
+
+
+async def later(task, when, **extra):
+    pass
+
+
+NOT_A_TASK = 42
+'''
+
+TASK_CASES = [
+    (
+        "mytasks:touch",
+        "{path: x, mod: 1}",
+        "task 'mytasks:touch' takes no argument 'mod' (did you mean 'mode'?)",
+    ),
+    ("mytasks:touch", "{mode: 1}", "task 'mytasks:touch' needs the argument 'path'"),
+    ("mytasks:tuch", "{path: x}", "module 'mytasks' has no task 'tuch' (did you mean 'touch'?)"),
+    ("mytasks:NOT_A_TASK", "{}", "'mytasks:NOT_A_TASK' is not a function"),
+    ("mytasks:later", "{}", "task 'mytasks:later' needs the argument 'when'"),
+    ("nosuch.tasks:x", "{}", "cannot import 'nosuch.tasks' for task 'nosuch.tasks:x': "),
+    ("mytasks.sub:x", "{}", "'mytasks' is not a package"),
+]
+
+
+@pytest.mark.parametrize(("task", "args", "message"), TASK_CASES)
+def test_validate_reads_a_repository_task_without_running_its_module(
+    task: str, args: str, message: str, tmp_path: Path
+) -> None:
+    (tmp_path / "mytasks.py").write_text(TASKS)
+    runbook = tmp_path / "rb.yml"
+    runbook.write_text(f"name: t\nsteps:\n  - task: {task}\n    args: {args}\n")
+    run = processes.run_acmerun(
+        "validate", str(runbook), env=processes.environment(), cwd=tmp_path, timeout=60
+    )
+    assert run.returncode == 4, run.stderr
+    assert "Traceback" not in run.stderr + run.stdout
+    (line,) = run.stdout.splitlines()
+    assert line.startswith(f"{runbook}:") and message in line, line
+    assert not (tmp_path / "imported.mark").exists()
+    assert not (tmp_path / "x").exists()
+
+
+def test_validate_accepts_a_repository_task_it_does_not_run(tmp_path: Path) -> None:
+    (tmp_path / "mytasks.py").write_text(TASKS)
+    runbook = tmp_path / "rb.yml"
+    runbook.write_text("name: t\nsteps:\n  - task: mytasks:touch\n    args: {path: x}\n")
+    run = processes.run_acmerun(
+        "validate", str(runbook), env=processes.environment(), cwd=tmp_path, timeout=60
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert not (tmp_path / "imported.mark").exists()
