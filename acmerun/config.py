@@ -12,7 +12,9 @@ else ``$XDG_CONFIG_HOME/acmerun/config.yml`` when it exists. Every key is option
                                                # --workers says
     report_dir: /var/log/acmerun               # as --report-dir; relative to this file
 
-A mistake in it is a ``BadOptions`` error (exit 5) with ``FILE:LINE:COLUMN``. The
+It holds plain data read as runbooks are (no YAML tags, no duplicate keys, no
+nesting deeper than ``acmerun.runbook.source.MAX_DEPTH``). A mistake in it is a
+``BadOptions`` error (exit 5) with ``FILE:LINE:COLUMN``. The
 caller adds the password it holds to the run's ``Secrets``.
 """
 
@@ -29,6 +31,7 @@ import yaml
 from acmerun import paths
 from acmerun.acmeos.defaults import MASK
 from acmerun.errors import BadOptions
+from acmerun.runbook.source import parse
 
 #: environment variable naming the configuration file
 CONFIG_ENV = "ACMERUN_CONFIG"
@@ -87,6 +90,10 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
 
 def parse_config(text: str, path: Path) -> Config:
     """The ``Config`` in ``text``, read from ``path`` (used in messages and for relative paths)."""
+    _, problems = parse(text)  # tags, duplicates, depth; syntax errors are reported below
+    first = problems[0] if problems else None
+    if first and first.path != "<root>" and not first.message.startswith("YAML syntax"):
+        raise BadOptions(first.render(str(path)).replace("a runbook holds", "settings are"))
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:

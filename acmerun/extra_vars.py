@@ -9,7 +9,11 @@ Each ``-e`` is one of:
 - ``{...}``: a JSON (or YAML flow) mapping written inline.
 
 Later ``-e`` options override earlier ones, key by key (a shallow merge, as in
-Ansible). Anything else is a ``BadOptions`` error naming the ``-e`` at fault.
+Ansible). Values are plain data read as runbooks are (``acmerun.runbook.source``):
+no YAML tags, no duplicate keys, no nesting deeper than ``MAX_DEPTH``. The names
+the run itself defines (``check_mode``, ``inventory_hostname``, ``loop``...: the
+templates' ``RESERVED_NAMES``) cannot be set. Anything else is a ``BadOptions``
+error naming the ``-e`` at fault.
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from acmerun.errors import BadOptions
+from acmerun.runbook.source import MAX_DEPTH, parse
+from acmerun.runbook.templating import RESERVED_NAMES
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _INT = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
@@ -47,12 +51,13 @@ def parse_one(value: str) -> dict[str, Any]:
     key, sep, raw = value.partition("=")
     key = key.strip()
     if not sep:
-        raise BadOptions(f"-e {value!r}: expected KEY=VALUE, @FILE or a JSON mapping")
+        raise BadOptions(f"-e {_shown(value)}: expected KEY=VALUE, @FILE or a JSON mapping")
     if not _NAME.match(key):
         raise BadOptions(
-            f"-e {value!r}: {key!r} is not a variable name "
+            f"-e {_shown(value)}: {key!r} is not a variable name "
             "(letters, digits and underscores, not starting with a digit)"
         )
+    _not_reserved(value, key, "")
     return {key: scalar(raw, value)}
 
 
@@ -75,12 +80,7 @@ def scalar(raw: str, option: str = "") -> Any:
     if lowered in ("null", "~"):
         return None
     if text[:1] in ("'", '"', "[", "{"):
-        try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise BadOptions(
-                f"-e {option!r}: the value is not valid YAML: {_problem(exc)}"
-            ) from exc
+        return _yaml(option, text, "the value is not valid YAML: ")
     return raw
 
 
@@ -89,13 +89,10 @@ def _from_file(option: str, name: str) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise BadOptions(f"-e {option!r}: cannot read {name}: {exc.strerror or exc}") from exc
+        raise BadOptions(f"-e {_shown(option)}: cannot read {name}: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
-        raise BadOptions(f"-e {option!r}: {name} is not UTF-8 text") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise BadOptions(f"-e {option!r}: {name}:{_problem(exc)}") from exc
+        raise BadOptions(f"-e {_shown(option)}: {name} is not UTF-8 text") from exc
+    data = _yaml(option, text, f"{name}:")
     if data is None:
         return {}
     return _mapping(option, data, f"{name} ")
@@ -103,31 +100,68 @@ def _from_file(option: str, name: str) -> dict[str, Any]:
 
 def _load_inline(option: str, text: str) -> Any:
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError:
-        pass
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        return _yaml(option, text, "not a valid JSON or YAML mapping: ")
+    except RecursionError as exc:
+        raise BadOptions(f"-e {_shown(option)}: {_TOO_DEEP}") from exc
+    if _depth(data) > MAX_DEPTH:
+        raise BadOptions(f"-e {_shown(option)}: {_TOO_DEEP}")
+    return data
+
+
+_TOO_DEEP = f"values nest more than {MAX_DEPTH} levels deep"
+
+
+def _yaml(option: str, text: str, where: str) -> Any:
+    """Plain YAML data, as a runbook's: ``BadOptions`` at the first problem (a tag, nesting...)."""
+    source, problems = parse(text)
+    if source is None and problems and problems[0].path == "<root>":
+        return None  # no document at all (blank, or comments only)
+    if problems:
+        first = problems[0]
         raise BadOptions(
-            f"-e {option!r}: not a valid JSON or YAML mapping: {_problem(exc)}"
-        ) from exc
+            f"-e {_shown(option)}: {where}{first.line}:{first.column}: "
+            + first.message.replace("a runbook holds", "-e values are")
+        )
+    return source.data if source is not None else None
+
+
+def _depth(data: Any) -> int:
+    deepest = 0
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _not_reserved(option: str, key: str, where: str) -> None:
+    if key in RESERVED_NAMES:
+        raise BadOptions(
+            f"-e {_shown(option)}: {where}sets {key!r}, a name the run defines itself; "
+            "it cannot be set with -e (pick another name)"
+        )
 
 
 def _mapping(option: str, data: Any, where: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadOptions(
-            f"-e {option!r}: {where}holds a {type(data).__name__}, expected a mapping of variables"
+            f"-e {_shown(option)}: {where}holds a {type(data).__name__},"
+            " expected a mapping of variables"
         )
     for key in data:
         if not isinstance(key, str) or not _NAME.match(key):
-            raise BadOptions(f"-e {option!r}: {where}has {key!r}, which is not a variable name")
+            raise BadOptions(
+                f"-e {_shown(option)}: {where}has {key!r}, which is not a variable name"
+            )
+        _not_reserved(option, key, where)
     return data
 
 
-def _problem(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    if mark is not None:
-        return f"{mark.line + 1}:{mark.column + 1}: {problem}"
-    return str(problem)
+def _shown(option: str) -> str:
+    """The ``-e`` value as an error line quotes it: at most 60 characters of it."""
+    return repr(option if len(option) <= 60 or option.startswith("@") else option[:57] + "...")

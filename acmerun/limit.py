@@ -8,8 +8,10 @@ reads host names, one per line, from a file. With no plain pattern, every host
 of the runbook's inventory is the starting point, so ``--limit '!edge*'`` means
 "all but the edges".
 
-A plain or ``&`` pattern that matches no host is an error, never silently
-ignored: a typo must not quietly shrink a run.
+A pattern that matches no host is an error, never silently ignored, whatever its
+kind: a typo in a plain or ``&`` pattern must not quietly shrink a run, nor a typo in
+a ``!`` pattern quietly widen it. The error names the pattern and the closest host
+or group name.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from acmerun.errors import BadOptions
+from acmerun.runbook.tasks import did_you_mean
 
 _SEPARATORS = re.compile(r"[,:\s]+")
 
@@ -46,12 +49,12 @@ def select(limit: str, hosts: Mapping[str, Collection[str]]) -> list[str]:
     for pattern in patterns:
         kind, body = pattern[:1], pattern[1:]
         if kind == "!":
-            excluded |= _expand(body, hosts, must_match=False)
+            excluded |= _expand(body, hosts, pattern)
         elif kind == "&":
-            required.append(_expand(body, hosts, must_match=True))
+            required.append(_expand(body, hosts, pattern))
         else:
             has_plain = True
-            included |= _expand(pattern, hosts, must_match=True)
+            included |= _expand(pattern, hosts, pattern)
     chosen = included if has_plain else set(hosts)
     for subset in required:
         chosen &= subset
@@ -61,7 +64,7 @@ def select(limit: str, hosts: Mapping[str, Collection[str]]) -> list[str]:
     return sorted(chosen)
 
 
-def _expand(pattern: str, hosts: Mapping[str, Collection[str]], *, must_match: bool) -> set[str]:
+def _expand(pattern: str, hosts: Mapping[str, Collection[str]], given: str) -> set[str]:
     if not pattern:
         raise BadOptions("--limit has an empty pattern after '!' or '&'")
     if pattern.startswith("@"):
@@ -71,10 +74,12 @@ def _expand(pattern: str, hosts: Mapping[str, Collection[str]], *, must_match: b
         for name, groups in hosts.items()
         if fnmatchcase(name, pattern) or any(fnmatchcase(g, pattern) for g in groups)
     }
-    if must_match and not found:
+    if not found:
+        names = {*hosts, *(g for gs in hosts.values() for g in gs)}
+        hint = did_you_mean(pattern, names) if names else ""
         raise BadOptions(
-            f"--limit pattern {pattern!r} matches no host or group of the runbook's inventory"
-            f" ({_sample(hosts)})"
+            f"--limit pattern {given!r} matches no host or group of the runbook's inventory"
+            f"{hint} ({_sample(hosts)})"
         )
     return found
 
@@ -84,6 +89,8 @@ def _from_file(name: str, hosts: Mapping[str, Collection[str]]) -> set[str]:
         lines = Path(name).expanduser().read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise BadOptions(f"--limit @{name}: cannot read it: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise BadOptions(f"--limit @{name}: not UTF-8 text (one host name a line)") from exc
     wanted = {name for line in lines if (name := line.split("#", 1)[0].strip())}
     unknown = sorted(wanted - set(hosts))
     if unknown:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TextIO
 
 from acmerun.errors import BadOptions
 from acmerun.secrets import Secrets
 
 
 @contextmanager
-def run_logging(log_file: Path | None, secrets: Secrets) -> Iterator[None]:
+def run_logging(
+    log_file: Path | None, secrets: Secrets, err: TextIO | None = None
+) -> Iterator[None]:
     """Every log record and warning goes to ``log_file`` (secrets masked), or nowhere at all.
 
     acmerun's and nornir's records from INFO up, other libraries' from WARNING up.
@@ -20,6 +24,11 @@ def run_logging(log_file: Path | None, secrets: Secrets) -> Iterator[None]:
     last-resort handler (stderr) out of the way, so ``--quiet`` stays quiet.
     Without a log file no record of ours is even built: the run logs a line per
     host, which costs a fleet of 10,000 a noticeable share of a second.
+
+    A log file that cannot be written is ``BadOptions`` before anything runs (its
+    first line is written and flushed at once); one that fails later (a disk
+    filling up) stops being written, and a single warning line on ``err`` says so
+    when the run is over: never Python's "--- Logging error ---" tracebacks.
     """
     root = logging.getLogger()
     ours = [logging.getLogger(name) for name in ("acmerun", "nornir")]
@@ -29,10 +38,14 @@ def run_logging(log_file: Path | None, secrets: Secrets) -> Iterator[None]:
     else:
         try:
             log_file.parent.mkdir(parents=True, exist_ok=True)
-            handler = logging.FileHandler(log_file, encoding="utf-8")
+            handler = LogFileHandler(log_file)
         except OSError as exc:
             raise BadOptions(f"--log-file {log_file}: {exc.strerror or exc}") from exc
         handler.setFormatter(ScrubbingFormatter(secrets))
+        handler.handle(_record(f"logging to {log_file}"))
+        if handler.failure is not None:
+            handler.close()
+            raise BadOptions(f"--log-file {log_file}: cannot write to it: {handler.failure}")
     saved = [(lg, lg.level) for lg in (root, *ours)]
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
@@ -47,6 +60,44 @@ def run_logging(log_file: Path | None, secrets: Secrets) -> Iterator[None]:
         for lg, level in saved:
             lg.setLevel(level)
         handler.close()
+        if isinstance(handler, LogFileHandler) and handler.failure is not None:
+            with suppress(OSError, ValueError):
+                print(
+                    f"acmerun: warning: --log-file {log_file}: records were lost, writing"
+                    f" failed: {handler.failure}",
+                    file=err or sys.stderr,
+                    flush=True,
+                )
+
+
+class LogFileHandler(logging.FileHandler):
+    """A log file that stops being written at its first failure, and remembers why."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, encoding="utf-8")
+        #: why writing failed (``No space left on device``), None while it works
+        self.failure: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.failure is None:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        error = sys.exc_info()[1]
+        if self.failure is None:
+            strerror = getattr(error, "strerror", None)
+            self.failure = str(strerror or error or "unknown error")
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except (OSError, ValueError) as exc:
+            if self.failure is None:
+                self.failure = str(getattr(exc, "strerror", None) or exc)
+
+
+def _record(message: str) -> logging.LogRecord:
+    return logging.LogRecord("acmerun", logging.INFO, __file__, 0, message, None, None)
 
 
 class ScrubbingFormatter(logging.Formatter):

@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from acmerun import __version__
-from acmerun.errors import ExitCode, RunbookInvalid, exit_code_of
+from acmerun.errors import BadOptions, ExitCode, RunbookInvalid, exit_code_of
 from acmerun.secrets import Redactor, Secrets
 
 #: click settings of every command
@@ -110,7 +110,7 @@ def write_crash_log(secrets: Iterable[str]) -> Path | None:
         header = f"acmerun {__version__}, python {sys.version.split()[0]}\nargv: {sys.argv}\n\n"
         path.write_text(Redactor(secrets).text(header) + text, encoding="utf-8")
         return path
-    except OSError:
+    except (OSError, BadOptions):  # no state directory to write it in
         return None
 
 

@@ -170,6 +170,9 @@ def run_command(
         raise BadOptions("--detailed-exitcode only has a meaning with --check")
     if list_hosts and list_steps:
         raise BadOptions("--list-hosts and --list-steps cannot be used together")
+    shard_by_given = click.get_current_context().get_parameter_source("shard_by")
+    if cluster is None and shard_by_given is click.core.ParameterSource.COMMANDLINE:
+        raise BadOptions("--shard-by only has a meaning with --cluster")
     executor: Executor | None = None
     if cluster is not None:
         from acmerun.distributed import parse_cluster, require_distributed

@@ -23,6 +23,7 @@ import os
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from acmerun.errors import BadOptions
 
@@ -62,10 +63,23 @@ def parse_cluster(text: str) -> ClusterAddress:
     if text.startswith("local"):
         raise BadOptions(f"--cluster {text!r}: a local cluster is local:N, N worker processes")
     address = text if "://" in text else f"tcp://{text}"
-    scheme, _, rest = address.partition("://")
-    if scheme not in ("tcp", "tls", "ucx", "ws", "wss") or not rest or rest.startswith(":"):
+    scheme = address.partition("://")[0]
+    problem = None if scheme in ("tcp", "tls", "ucx", "ws", "wss") else "an unknown scheme"
+    if problem is None:
+        try:
+            parts = urlsplit(address)
+            port = parts.port
+        except ValueError as exc:
+            problem = str(exc)
+        else:
+            if not parts.hostname or port is None or parts.path or parts.query:
+                problem = "it needs HOST:PORT"
+            elif not 1 <= port <= 65535:
+                problem = "the port is not in 1-65535"
+    if problem is not None:
         raise BadOptions(
-            f"--cluster {text!r} is neither local:N nor a Dask scheduler address (tcp://HOST:PORT)"
+            f"--cluster {text!r} is neither local:N nor a Dask scheduler address "
+            f"(tcp://HOST:PORT): {problem}"
         )
     return ClusterAddress(scheduler=address)
 

@@ -60,7 +60,7 @@ def execute(
     if options.detailed_exitcode and not options.check:
         raise BadOptions("--detailed-exitcode only has a meaning with --check")
     stop = StopToken()
-    with run_logging(options.log_file, options.secrets), stop_on_signals(err, stop):
+    with run_logging(options.log_file, options.secrets, err), stop_on_signals(err, stop):
         runbook = load_runbook(str(options.runbook))
         compiled = compile_for(runbook, options, stop)
         if options.list_steps:

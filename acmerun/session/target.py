@@ -71,6 +71,8 @@ def inventory_source(runbook: Runbook, options: RunOptions) -> InventorySource:
 
     try:
         inventory["url"] = start_embedded_lab().url
+    except BadOptions:
+        raise
     except Exception as exc:
         raise BadOptions(f"cannot start the embedded lab: {exc}") from exc
     return InventorySource(spec.plugin, inventory, embedded=True)

@@ -93,3 +93,85 @@ def test_an_unreadable_runbook_is_one_clear_line(tmp_path: Path) -> None:
     assert run.returncode == 5
     (line,) = run.stderr.splitlines()
     assert line.startswith("acmerun: error: ") and "gone.yml" in line and "does not exist" in line
+
+
+DEEP = "[" * 1000 + "]" * 1000
+
+#: (id, arguments, extra environment, the start of the one error line); {tmp} is the test's
+#: folder, which holds bytes.bin (not UTF-8), deep.yml, tagged.yml, cfg-*.yml and a-file
+INPUT_ERRORS = [
+    ("cluster-bogus", ["--cluster", "bogus"], {}, "--cluster 'bogus' is neither local:N"),
+    ("cluster-ipv6", ["--cluster", "tcp://[::1"], {}, "--cluster 'tcp://[::1' is neither"),
+    ("cluster-port", ["--cluster", "host:99999"], {}, "--cluster 'host:99999' is neither"),
+    ("cluster-scheme", ["--cluster", "http://h:1"], {}, "--cluster 'http://h:1' is neither"),
+    ("shard-by-alone", ["--shard-by", "site"], {}, "--shard-by only has a meaning with"),
+    ("limit-binary", ["--limit", "@{tmp}/bytes.bin"], {}, "--limit @{tmp}/bytes.bin: not UTF-8"),
+    ("limit-bang-typo", ["--limit", "!edge00.eart"], {}, "--limit pattern '!edge00.eart'"),
+    ("limit-amp-typo", ["--limit", "&edge00.eart"], {}, "--limit pattern '&edge00.eart'"),
+    ("e-check_mode", ["-e", "check_mode=true"], {}, "-e 'check_mode=true': sets 'check_mode'"),
+    ("e-hostname", ["-e", '{{"inventory_hostname": 1}}'], {}, "-e '{{\"inventory_hostname\": 1}}'"),
+    ("e-loop-file", ["-e", "@{tmp}/loop.yml"], {}, "-e '@{tmp}/loop.yml': {tmp}/loop.yml sets"),
+    ("e-tag", ["-e", "a=[!!set {{b}}]"], {}, "-e 'a=[!!set {{b}}]': the value is not valid"),
+    ("e-tag-inline", ["-e", "{{a: !!python/name:os.system}}"], {}, "-e '{{a: !!python/name"),
+    ("e-tag-file", ["-e", "@{tmp}/tagged.yml"], {}, "-e '@{tmp}/tagged.yml': {tmp}/tagged.yml:1"),
+    ("e-deep", ["-e", f"a={DEEP}"], {}, "-e 'a=[[["),
+    ("e-deep-json", ["-e", f'{{{{"a": {DEEP}}}}}'], {}, '-e \'{{"a": [[['),
+    ("e-deep-file", ["-e", "@{tmp}/deep.yml"], {}, "-e '@{tmp}/deep.yml': {tmp}/deep.yml:1:"),
+    ("e-missing", ["-e", "@{tmp}/nowhere.yml"], {}, "-e '@{tmp}/nowhere.yml': cannot read"),
+    ("config-tag", ["--config", "{tmp}/cfg-tag.yml"], {}, "{tmp}/cfg-tag.yml:1:10: workers: "),
+    ("config-deep", ["--config", "{tmp}/deep.yml"], {}, "{tmp}/deep.yml:1:"),
+    ("config-type", ["--config", "{tmp}/cfg-type.yml"], {}, "{tmp}/cfg-type.yml:1:10: workers"),
+    ("config-binary", ["--config", "{tmp}/bytes.bin"], {}, "config {tmp}/bytes.bin: not UTF-8"),
+    ("url-ipv6", [], {"ACME_INVENTORY_URL": "http://[::1"}, "inventory URL 'http://[::1'"),
+    ("url-port", [], {"ACME_INVENTORY_URL": "http://h:99999"}, "inventory URL 'http://h:99999'"),
+    ("log-full", ["--log-file", "/dev/full"], {}, "--log-file /dev/full: cannot write to it"),
+    ("log-under-file", ["--log-file", "{tmp}/a-file/run.log"], {}, "--log-file {tmp}/a-file/"),
+    (
+        "state-is-file",
+        ["--lab"],
+        {"ACMERUN_STATE_DIR": "{tmp}/a-file"},
+        "state directory {tmp}/a-file: ",
+    ),
+    (
+        "state-dev-full",
+        ["--lab"],
+        {"ACMERUN_STATE_DIR": "/dev/full"},
+        "state directory /dev/full: ",
+    ),
+    (
+        "xdg-is-file",
+        ["--lab"],
+        {"XDG_STATE_HOME": "{tmp}/a-file", "ACMERUN_STATE_DIR": ""},
+        "state directory {tmp}/a-file/acmerun: ",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "extra_env", "message"),
+    [case[1:] for case in INPUT_ERRORS],
+    ids=[case[0] for case in INPUT_ERRORS],
+)
+def test_every_input_error_is_exit_5_with_one_line(
+    args: list[str], extra_env: dict[str, str], message: str, tmp_path: Path
+) -> None:
+    (tmp_path / "bytes.bin").write_bytes(b"edge00.earth\n\xd0\xff\n")
+    (tmp_path / "deep.yml").write_text(f"workers: {DEEP}\n")
+    (tmp_path / "tagged.yml").write_text("a: !!python/object/apply:os.system [ls]\n")
+    (tmp_path / "loop.yml").write_text("loop: 1\n")
+    (tmp_path / "cfg-tag.yml").write_text("workers: !!python/name:os.system ''\n")
+    (tmp_path / "cfg-type.yml").write_text("workers: ten\n")
+    (tmp_path / "a-file").write_text("")
+    tmp = str(tmp_path)
+    env = processes.environment(**{k: v.format(tmp=tmp) for k, v in extra_env.items()})
+    if "ACMERUN_STATE_DIR" not in extra_env and "ACME_INVENTORY_URL" not in extra_env:
+        args = ["--lab", *args]
+    argv = [a.format(tmp=tmp) for a in args]
+    run = processes.run_acmerun(
+        str(RUNBOOK), "--list-hosts", *argv, env=env, cwd=tmp_path, timeout=60
+    )
+    assert "Traceback" not in run.stderr + run.stdout
+    assert run.returncode == 5, run.stderr
+    (line,) = run.stderr.splitlines()
+    assert line.startswith("acmerun: error: " + message.format(tmp=tmp)), line
+    assert run.stdout == ""

@@ -65,3 +65,19 @@ def test_limit_from_a_file(tmp_path: Path) -> None:
     names.write_text("edge00.earth\nedge09.venus\n")
     with pytest.raises(BadOptions, match=r"not in the runbook's inventory: edge09.venus"):
         select(f"@{names}", HOSTS)
+
+
+@pytest.mark.parametrize("limit", ["!edge00.eart", "earth,!edge00.eart", "&edge00.eart"])
+def test_a_pattern_matching_nothing_is_an_error_whatever_its_kind(limit: str) -> None:
+    with pytest.raises(BadOptions) as error:
+        select(limit, HOSTS)
+    pattern = limit.split(",")[-1]
+    assert f"--limit pattern {pattern!r} matches no host" in str(error.value)
+    assert "(did you mean 'edge00.earth'?)" in str(error.value)
+
+
+def test_a_limit_file_that_is_not_text_is_an_error(tmp_path: Path) -> None:
+    binary = tmp_path / "hosts.bin"
+    binary.write_bytes(b"edge00.earth\n\xff\xfe\n")
+    with pytest.raises(BadOptions, match="not UTF-8 text"):
+        select(f"@{binary}", HOSTS)
