@@ -4,8 +4,8 @@ The format is documented in ``docs/reports.md``; scripts depend on it. Every
 selected host appears, whatever happened to it. The file is written atomically
 (a reader never sees half of it), results that JSON cannot hold are turned into
 strings, and every secret the caller names is replaced by ``********``.
-Masking never touches structure: host names and the report's own field names
-are kept as they are, so even a one-letter password merges no two hosts; the
+Masking never touches structure: host names, step names and the report's own
+field names are kept as they are, so even a one-letter password merges no two hosts; the
 keys of step results (what tasks and devices return) are masked like values.
 """
 
@@ -114,6 +114,8 @@ def _masked_record(record: dict[str, Any], redactor: Redactor) -> dict[str, Any]
                 _masked_record(s, redactor) if isinstance(s, dict) else redactor.data(s)
                 for s in value
             ]
+        elif key in ("name", "task") and isinstance(value, str):
+            masked[key] = value  # the runbook's step names: structure scripts select by
         elif key == "result":
             masked[key] = redactor.data(value)
         else:

@@ -16,7 +16,7 @@ included). Lines are never wrapped by acmerun, so ``grep`` and cron mail see
 one line per host whatever the terminal width. Host names and every text a
 task or device gave are masked first, then shown with their control
 characters escaped (``\\x1b``, ``\\n``): nothing a device sends can redraw the
-terminal or forge a line of the recap. Host names are never masked.
+terminal or forge a line of the recap. Host and step names are never masked.
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ def recap_lines(
             style = STATUS_STYLE[outcome.hosts[host_name].status]
             first, *rest = redactor.text(error).splitlines() or [""]
             name = printable(host_name)
-            where = f"{name} | {printable(redactor.text(path))}" if path else name
+            where = f"{name} | {printable(path)}" if path else name
             line = styled(where, style)
             line.append(f" | {printable(first)}")
             lines.append(line)
