@@ -20,7 +20,7 @@ import click
 
 from acmerun import __version__
 from acmerun.errors import BadOptions, ExitCode, RunbookInvalid, exit_code_of
-from acmerun.secrets import Redactor, Secrets
+from acmerun.secrets import Redactor, Secrets, printable
 
 #: click settings of every command
 CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -94,7 +94,7 @@ def error_line(message: str, secrets: Secrets | None = None, *, prefix: bool = T
 
 
 def _print_error(message: str, secrets: Secrets, *, prefix: bool) -> None:
-    message = secrets.mask(message)
+    message = printable(secrets.mask(message))
     with contextlib.suppress(OSError):
         click.echo(f"acmerun: error: {message}" if prefix else message, err=True)
 

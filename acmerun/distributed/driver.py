@@ -33,6 +33,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any, TextIO
 
+from acmerun.acmeos.defaults import PASSWORD_ENV, USERNAME_ENV
 from acmerun.defaults import INVENTORY_PLUGIN
 from acmerun.distributed import ClusterAddress, require_distributed
 from acmerun.distributed.shards import Shard, host_values, plan_shards
@@ -72,18 +73,24 @@ class ClusterExecutor:
             if not run.options.quiet:
                 print(run.secrets.mask(line), file=out, flush=True)
 
-        with _client(dask, self.address) as client:
+        username, password = _credentials(run)
+        env = {USERNAME_ENV: username, PASSWORD_ENV: password}
+        with _client(dask, self.address, {k: v for k, v in env.items() if v}) as client:
             plural = "s" * (len(shards) != 1)
             say(f"cluster: {self.address}, {len(shards)} shard{plural} by {self.shard_by}")
-            specs = _specs(shards, run, self.shard_by)
+            # a password travels only encrypted: local workers inherit it, tcp:// ones own theirs
+            scheduler = self.address.scheduler or ""
+            sent = password if scheduler.startswith("tls://") else None
+            specs = _specs(shards, run, username, sent)
             cluster_run = _ClusterRun(dask, client, shards, specs, run, say)
             return cluster_run.execute()
 
 
 @contextmanager
-def _client(dask: Any, address: ClusterAddress) -> Iterator[Any]:
+def _client(dask: Any, address: ClusterAddress, env: dict[str, str]) -> Iterator[Any]:
     if address.local:
         cluster = dask.LocalCluster(
+            env=env,  # the worker processes' own environment: the password never goes by Dask
             n_workers=address.workers,
             threads_per_worker=1,
             processes=True,
@@ -105,10 +112,17 @@ def _client(dask: Any, address: ClusterAddress) -> Iterator[Any]:
         yield client
 
 
-def _specs(shards: list[Shard], run: PreparedRun, shard_by: str) -> list[ShardSpec]:
-    inventory = run.inventory
+def _credentials(run: PreparedRun) -> tuple[str | None, str | None]:
+    """The username and password the driver logs in with."""
     password = run.nornir.inventory.defaults.password or run.credentials.password
     username = run.nornir.inventory.defaults.username or run.credentials.username
+    return username or None, password or None
+
+
+def _specs(
+    shards: list[Shard], run: PreparedRun, username: str | None, password: str | None
+) -> list[ShardSpec]:
+    inventory = run.inventory
     text = run.options.runbook.read_text(encoding="utf-8")
     run_id = uuid.uuid4().hex[:12]
     specs = []
@@ -132,7 +146,7 @@ def _specs(shards: list[Shard], run: PreparedRun, shard_by: str) -> list[ShardSp
                 extra_vars=dict(run.options.extra_vars),
                 tags=run.options.tags,
                 skip_tags=run.options.skip_tags,
-                username=username or None,
+                username=username,
                 password=Secret(password) if password else None,
             )
         )
@@ -261,11 +275,14 @@ class _ClusterRun:
             self.say(f"shard {shard.name}: lost after {len(attempts)} attempts on dying workers")
             return
         except Exception as exc:
+            logger.error("shard %s failed on its worker", shard.name, exc_info=exc)
             cause = " ".join(str(exc).split()) or type(exc).__name__
             reason = f"shard {shard.name} failed on its worker: {type(exc).__name__}: {cause}"
             self.fate[shard.name] = NotRun(NotRunKind.LOST, detail=reason)
             self.say(f"shard {shard.name}: {reason}")
             return
+        for level, line in result.get("logs", ()):
+            logger.log(level, "worker %s: %s", result["worker"], line)
         self._keep(result["hosts"])
         retried = ""
         if len(attempts) > 1:

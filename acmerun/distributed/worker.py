@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from acmerun.acmeos.defaults import PASSWORD_ENV, USERNAME_ENV
 from acmerun.defaults import INVENTORY_PLUGIN
 from acmerun.outcome import HostOutcome, NotRun, NotRunKind
 from acmerun.plugins.processors import Processor
@@ -43,9 +46,16 @@ logger = logging.getLogger(__name__)
 #: how often a running shard sends finished hosts and reads the stop variable
 STREAM_SECONDS = 0.5
 
+#: the most log lines one shard sends back to the driver's log
+MAX_LOG_LINES = 10_000
+
 
 class Secret:
-    """A password on its way to a worker: pickled as is, never shown in a repr or a log."""
+    """A password on its way to a worker over ``tls://``: never shown in a repr or a log.
+
+    On a local cluster and over ``tcp://`` no password travels: workers read
+    ``$ACMEOS_USERNAME``/``$ACMEOS_PASSWORD`` from their own environment.
+    """
 
     def __init__(self, value: str) -> None:
         self.value = value
@@ -109,9 +119,66 @@ def run_shard(spec: ShardSpec) -> dict[str, Any]:
     reason = watch.token.reason
     if reason is not None:
         hosts = {name: _plain(HostOutcome.never_run(name, reason)) for name in spec.hosts}
+        logs: list[tuple[int, str]] = []
     else:
-        hosts = _run(spec, watch, lambda batch: worker.log_event(spec.topic, {**header, **batch}))
-    return {**header, "duration": time.monotonic() - started, "hosts": hosts}
+        with _shard_log(_secrets(spec)) as captured:
+            hosts = _run(
+                spec, watch, lambda batch: worker.log_event(spec.topic, {**header, **batch})
+            )
+        logs = captured.lines
+    duration = time.monotonic() - started
+    return {**header, "duration": duration, "hosts": hosts, "logs": logs}
+
+
+def _credentials(spec: ShardSpec) -> Credentials:
+    """The shard's credentials: sent with it (``tls://``), else the worker's environment's."""
+    if spec.password is not None:
+        return Credentials(spec.username, spec.password.value)
+    return Credentials(
+        spec.username or os.environ.get(USERNAME_ENV) or None,
+        os.environ.get(PASSWORD_ENV) or None,
+    )
+
+
+def _secrets(spec: ShardSpec) -> Secrets:
+    return Secrets([_credentials(spec).password, os.environ.get(PASSWORD_ENV)])
+
+
+class _ShardLog(logging.Handler):
+    """The shard's log records, masked, for the driver to write to the run's log."""
+
+    def __init__(self, secrets: Secrets) -> None:
+        super().__init__(logging.INFO)
+        self.secrets = secrets
+        self.lines: list[tuple[int, str]] = []
+        self.setFormatter(logging.Formatter("%(name)s [%(threadName)s] %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(self.lines) >= MAX_LOG_LINES:
+            return
+        try:
+            self.lines.append((record.levelno, self.secrets.mask(self.format(record))))
+        except Exception:
+            self.handleError(record)
+
+
+@contextmanager
+def _shard_log(secrets: Secrets) -> Iterator[_ShardLog]:
+    """Every record of the shard (acmerun's and nornir's from INFO, others' from WARNING)
+    is kept, masked, instead of reaching the worker's stderr."""
+    handler = _ShardLog(secrets)
+    root = logging.getLogger()
+    ours = [logging.getLogger(name) for name in ("acmerun", "nornir")]
+    saved = [(lg, lg.level) for lg in ours]
+    root.addHandler(handler)
+    for lg in ours:
+        lg.setLevel(logging.INFO)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        for lg, level in saved:
+            lg.setLevel(level)
 
 
 def _run(spec: ShardSpec, watch: _StopWatch, send: Any) -> dict[str, dict[str, Any]]:
@@ -129,14 +196,13 @@ def _run(spec: ShardSpec, watch: _StopWatch, send: Any) -> dict[str, dict[str, A
     )
     if spec.inventory.plugin == INVENTORY_PLUGIN and not spec.inventory.options.get("url"):
         raise ValueError("a shard needs the inventory service's url (never an embedded lab)")
-    password = spec.password.value if spec.password is not None else None
     runner = spec.runner.nornir_options(compiled.group_of, watch.token, spec.total_hosts)
     nr = init_nornir(
         spec.inventory,
         runner,
         check=spec.check,
-        credentials=Credentials(spec.username, password),
-        secrets=Secrets([password]),
+        credentials=_credentials(spec),
+        secrets=_secrets(spec),
     )
     nr = only_hosts(nr, spec.hosts)
     stream = _Stream()

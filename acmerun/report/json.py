@@ -4,6 +4,9 @@ The format is documented in ``docs/reports.md``; scripts depend on it. Every
 selected host appears, whatever happened to it. The file is written atomically
 (a reader never sees half of it), results that JSON cannot hold are turned into
 strings, and every secret the caller names is replaced by ``********``.
+Masking never touches structure: host names, step names and the report's own
+field names are kept as they are, so even a one-letter password merges no two hosts; the
+keys of step results (what tasks and devices return) are masked like values.
 """
 
 from __future__ import annotations
@@ -62,8 +65,12 @@ def report_data(
 ) -> dict[str, Any]:
     """The report as JSON data (hosts sorted by name), with every secret masked."""
     data = _head(outcome, exit_code)
-    data["hosts"] = {name: outcome.hosts[name].to_dict() for name in sorted(outcome.hosts)}
-    result: dict[str, Any] = Redactor(secrets).data(data)
+    redactor = Redactor(secrets)
+    result: dict[str, Any] = redactor.data(data, keys=False)
+    result["hosts"] = {
+        name: _masked_record(outcome.hosts[name].to_dict(), redactor)
+        for name in sorted(outcome.hosts)
+    }
     return result
 
 
@@ -75,10 +82,10 @@ def report_text(outcome: RunOutcome, *, exit_code: int, secrets: Iterable[str | 
     to ``report_data``.
     """
     redactor = Redactor(secrets)
-    head = redactor.data(_head(outcome, exit_code))
+    head = redactor.data(_head(outcome, exit_code), keys=False)
     fields = [f"  {_dumps(key)}: {_dumps(value)}" for key, value in head.items()]
     lines = [
-        f"    {_dumps(redactor.data(name))}: {_host_json(outcome.hosts[name].to_dict(), redactor)}"
+        f"    {_dumps(name)}: {_host_json(outcome.hosts[name].to_dict(), redactor)}"
         for name in sorted(outcome.hosts)
     ]
     fields.append('  "hosts": {\n' + ",\n".join(lines) + "\n  }" if lines else '  "hosts": {}')
@@ -92,10 +99,28 @@ def _host_json(host: dict[str, Any], redactor: Redactor) -> str:
     try:
         text = json.dumps(host, ensure_ascii=True, allow_nan=False, default=_PLAIN.data)
     except (TypeError, ValueError, RecursionError):
-        return _dumps(redactor.data(host))
+        return _dumps(_masked_record(host, redactor))
     if redactor.in_json(text):
-        return _dumps(redactor.data(host))
+        return _dumps(_masked_record(host, redactor))
     return text
+
+
+def _masked_record(record: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
+    """A host's or a step's record masked: field names kept, step results masked whole."""
+    masked: dict[str, Any] = {}
+    for key, value in record.items():
+        if key == "steps" and isinstance(value, list):
+            masked[key] = [
+                _masked_record(s, redactor) if isinstance(s, dict) else redactor.data(s)
+                for s in value
+            ]
+        elif key in ("name", "task") and isinstance(value, str):
+            masked[key] = value  # the runbook's step names: structure scripts select by
+        elif key == "result":
+            masked[key] = redactor.data(value)
+        else:
+            masked[key] = redactor.data(value, keys=False)
+    return masked
 
 
 def _head(outcome: RunOutcome, exit_code: int) -> dict[str, Any]:

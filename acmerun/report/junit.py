@@ -68,7 +68,7 @@ def junit_xml(outcome: RunOutcome, *, secrets: Iterable[str | None] = ()) -> str
             case = ET.SubElement(
                 suite,
                 "testcase",
-                classname=clean(host_name),
+                classname=_NOT_XML.sub("\ufffd", host_name),  # a name, never masked
                 name=clean(case_name),
                 time=_seconds(seconds),
             )

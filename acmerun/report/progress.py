@@ -24,6 +24,7 @@ from rich.text import Text
 from acmerun.outcome import STATUSES
 from acmerun.plugins.processors.progress import ProgressRecorder, ProgressSnapshot
 from acmerun.report.recap import STATUS_STYLE
+from acmerun.secrets import printable
 
 _BAR_WIDTH = 40
 
@@ -85,7 +86,7 @@ class LiveProgress:
         cells: list[RenderableType] = []
         if self.title:
             head.add_column(no_wrap=True, overflow="ellipsis", max_width=40)
-            cells.append(Text(self.title, style="bold"))
+            cells.append(Text(printable(self.title), style="bold"))
         head.add_column(no_wrap=True)
         head.add_column(no_wrap=True)
         cells.append(ProgressBar(total=max(snap.total, 1), completed=snap.done, width=_BAR_WIDTH))

@@ -13,7 +13,10 @@
 
 A host's counts are its steps by status (the innermost steps, nested ones
 included). Lines are never wrapped by acmerun, so ``grep`` and cron mail see
-one line per host whatever the terminal width.
+one line per host whatever the terminal width. Host names and every text a
+task or device gave are masked first, then shown with their control
+characters escaped (``\\x1b``, ``\\n``): nothing a device sends can redraw the
+terminal or forge a line of the recap. Host and step names are never masked.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from rich.console import Console
 from rich.text import Text
 
 from acmerun.outcome import HostOutcome, RunOutcome, Status, leaves
-from acmerun.secrets import Redactor
+from acmerun.secrets import Redactor, printable
 
 #: ``all`` prints a line for every host; ``problems`` only for hosts not ok or changed
 HostsShown = Literal["all", "problems"]
@@ -134,7 +137,7 @@ def recap_lines(
         line_statuses = (*_LINE_STATUSES, Status.INTERRUPTED)
     digits = {s: max((len(str(c[s])) for c in counts.values()), default=1) for s in line_statuses}
 
-    title = f"RECAP: {redactor.text(outcome.name)}"
+    title = f"RECAP: {printable(redactor.text(outcome.name))}"
     if outcome.check:
         title += " (CHECK MODE)"
     lines = [rule(title)]
@@ -143,11 +146,12 @@ def recap_lines(
     shown = names
     if hosts == "problems":
         shown = [n for n in names if outcome.hosts[n].status not in (Status.OK, Status.CHANGED)]
-    name_width = min(max((len(n) for n in shown), default=0), _NAME_WIDTH_MAX)
+    shown_as = {n: printable(n) for n in shown}
+    name_width = min(max((len(n) for n in shown_as.values()), default=0), _NAME_WIDTH_MAX)
     for name in shown:
         host = outcome.hosts[name]
         line = Text(no_wrap=True)
-        line.append_text(styled(name.ljust(name_width), STATUS_STYLE[host.status]))
+        line.append_text(styled(shown_as[name].ljust(name_width), STATUS_STYLE[host.status]))
         line.append(" :")
         c = counts[name]
         for status in line_statuses:
@@ -156,7 +160,7 @@ def recap_lines(
             line.append(" ")
             line.append_text(styled(cell, STATUS_STYLE[status] if n else ""))
         if host.status in (Status.SKIPPED, Status.INTERRUPTED) and not c[host.status]:
-            reason = _first_line(redactor.text(host.error or ""))
+            reason = printable(_first_line(redactor.text(host.error or "")))
             note = f"  {host.status.value}" + (f": {reason}" if reason else "")
             line.append_text(styled(note, STATUS_STYLE[host.status]))
         line.rstrip()
@@ -173,11 +177,12 @@ def recap_lines(
         for host_name, path, error in failures:
             style = STATUS_STYLE[outcome.hosts[host_name].status]
             first, *rest = redactor.text(error).splitlines() or [""]
-            where = f"{host_name} | {redactor.text(path)}" if path else host_name
+            name = printable(host_name)
+            where = f"{name} | {printable(path)}" if path else name
             line = styled(where, style)
-            line.append(f" | {first}")
+            line.append(f" | {printable(first)}")
             lines.append(line)
-            lines.extend(styled(f"    {more}") for more in rest)
+            lines.extend(styled(f"    {printable(more)}") for more in rest)
 
     totals = outcome.totals()
     lines.append(Text())

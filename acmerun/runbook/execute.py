@@ -120,7 +120,7 @@ class HostRun:
 
     def one_line(self, text: str) -> str:
         """``text`` on one line, with the host's password masked."""
-        return self.redactor.text(" ".join(text.split()))
+        return " ".join(self.redactor.text(text).split())
 
     def run_steps(self, task: Task, steps: Sequence[CompiledStep]) -> list[Ran]:
         """Run ``steps`` in order; after a stop, the rest are skipped (or interrupted)."""

@@ -8,6 +8,10 @@ from typing import Any
 import pytest
 
 from tests.support import processes
+from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
+
+#: what a worker of a tcp:// cluster finds in its environment
+WORKER_CREDENTIALS = {"ACMEOS_USERNAME": LAB_USERNAME, "ACMEOS_PASSWORD": LAB_PASSWORD}
 
 
 @pytest.fixture
@@ -34,6 +38,7 @@ def cluster() -> Iterator[Any]:
             processes=True,
             host="127.0.0.1",
             dashboard_address=":0",  # a free port: another cluster may hold 8787
+            env=WORKER_CREDENTIALS,  # tcp:// workers log in with their own credentials
         ) as local,
         distributed.Client(local) as client,
     ):

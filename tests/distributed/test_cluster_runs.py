@@ -124,6 +124,7 @@ def test_a_shard_runs_on_the_worker_offering_its_resource(
             "--resources",
             "site-mars=1",
         ],
+        env=processes.environment(url),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

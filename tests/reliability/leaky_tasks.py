@@ -14,4 +14,10 @@ def echo_password(task: Task, fail: bool = True) -> Result:
     logging.getLogger("acmerun.tests").warning("login to %s as netops/%s", task.host, password)
     if fail:
         raise RuntimeError(f"device {task.host} refused login netops:{password}")
-    return Result(host=task.host, result={"said": f"welcome netops:{password}", password: 1})
+    said = {"said": f"welcome netops:{password}", password: 1, "quoted": repr(password)}
+    return Result(host=task.host, result=said)
+
+
+def device_says(task: Task, text: str) -> Result:
+    """Fail with ``text``, as a device's error message would say it (escapes, URLs and all)."""
+    raise RuntimeError(text)

@@ -12,7 +12,7 @@ import pytest
 from acmerun.errors import RunbookInvalid
 from acmerun.runbook import load_runbook_text
 from tests.support import processes
-from tests.support.credentials import LAB_PASSWORD, WRONG_PASSWORD
+from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME, WRONG_PASSWORD
 
 RUNBOOKS = Path(__file__).parent / "runbooks"
 
@@ -114,7 +114,11 @@ def test_a_password_in_task_errors_results_and_logs_is_masked(
     report = json.loads((tmp_path / "r.json").read_text())
     edge = report["hosts"]["edge00.earth"]
     echo, leak = edge["steps"]
-    assert echo["result"] == {"said": "welcome netops:********", "********": 1}
+    assert echo["result"] == {
+        "said": "welcome netops:********",
+        "********": 1,
+        "quoted": "'********'",
+    }
     assert leak["error"] == "RuntimeError: device edge00.earth refused login netops:********"
     assert "refused login netops:********" in run.stdout
     assert "netops/********" in (tmp_path / "run.log").read_text()
@@ -137,3 +141,141 @@ def test_the_secret_scan_finds_a_password_wherever_it_is_written(
     assert leaks[1].endswith(f"crash-1.log holds {WRONG_PASSWORD!r}")
     with pytest.raises(AssertionError, match="a password was written out"):
         scan.verify()
+
+
+EARTH = {
+    *(f"edge0{i}.earth" for i in range(2)),
+    *(f"spine0{i}.earth" for i in range(4)),
+    *(f"leaf0{i}.earth" for i in range(2)),
+}
+
+
+def _reports(tmp_path: Path) -> tuple[dict[str, object], str]:
+    report = json.loads((tmp_path / "r.json").read_text())
+    return report, (tmp_path / "r.xml").read_text()
+
+
+@pytest.mark.parametrize("password", ["e", "earth", "00", "."])
+def test_a_short_password_merges_no_hosts(password: str, tmp_path: Path) -> None:
+    """A password that is part of every host name masks no host name, field or key."""
+    lab = processes.start_lab(cwd=tmp_path, leaves=2, password=password)
+    try:
+        run = processes.run_acmerun(
+            str(RUNBOOKS / "audit.yml"),
+            "--report",
+            "r.json",
+            "--junit",
+            "r.xml",
+            env=processes.environment(lab.url, password=password),
+            cwd=tmp_path,
+        )
+    finally:
+        processes.stop([lab])
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    report, junit = _reports(tmp_path)
+    hosts = report["hosts"]
+    assert isinstance(hosts, dict)
+    assert set(hosts) == EARTH
+    assert {"acmerun_version", "runbook", "totals", "exit_code"} <= set(report)
+    for host in hosts.values():
+        assert host["status"] == "ok"
+        assert [step["name"] for step in host["steps"]] == ["version", "resources"]
+    assert set(re.findall(r'classname="([^"]*)"', junit)) == EARTH
+    for name in EARTH:
+        assert re.search(rf"^{re.escape(name)} +: ok=2 ", run.stdout, re.M), run.stdout
+
+
+#: passwords a careless library shows escaped, quoted or with its whitespace collapsed
+AWKWARD = ['pa ss"wo\\rd\t x', "tab\there  two", "quote'd\\n"]
+
+
+@pytest.mark.parametrize("password", AWKWARD, ids=["quote-backslash", "whitespace", "repr"])
+def test_a_password_is_masked_in_every_form_it_is_shown(
+    password: str, tmp_path: Path, secret_scan: processes.SecretScan
+) -> None:
+    """As is, repr-escaped, JSON-escaped and whitespace-collapsed: none of them is written."""
+    forms = {repr(password)[1:-1], json.dumps(password)[1:-1], " ".join(password.split())}
+    secret_scan.secrets.extend(forms - {password} | {password})
+    lab = processes.start_lab(cwd=tmp_path, leaves=2, password=password)
+    try:
+        run = processes.run_acmerun(
+            str(RUNBOOKS / "leaky.yml"),
+            "--report",
+            "r.json",
+            "--junit",
+            "r.xml",
+            "--log-file",
+            "run.log",
+            env=processes.environment(lab.url, password=password),
+            cwd=tmp_path,
+        )
+    finally:
+        processes.stop([lab])
+    assert run.returncode == 2, run.stdout + run.stderr
+    report, _ = _reports(tmp_path)
+    hosts = report["hosts"]
+    assert isinstance(hosts, dict)
+    echo, leak = hosts["edge00.earth"]["steps"]
+    quoted = echo["result"].pop("quoted")
+    assert quoted in ("'********'", '"********"')
+    assert echo["result"] == {"said": "welcome netops:********", "********": 1}
+    assert leak["error"] == "RuntimeError: device edge00.earth refused login netops:********"
+    assert "refused login netops:********" in run.stdout
+    assert f"{LAB_USERNAME}/********" in (tmp_path / "run.log").read_text()
+
+
+def test_a_urls_password_is_masked_though_the_run_does_not_know_it(
+    fleet: processes.LabProcess, tmp_path: Path, secret_scan: processes.SecretScan
+) -> None:
+    secret_scan.secrets.append("Url-pa55-w0rd")
+    run = processes.run_acmerun(
+        str(RUNBOOKS / "url-userinfo.yml"),
+        "--report",
+        "r.json",
+        "--junit",
+        "r.xml",
+        env=processes.environment(fleet.url),
+        cwd=tmp_path,
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    said = (
+        "RuntimeError: GET http://netops:********@10.0.0.1/api failed; "
+        "retried https://ops:********@10.0.0.2"
+    )
+    assert f"edge00.earth | fetch | {said}" in run.stdout
+    report, junit = _reports(tmp_path)
+    hosts = report["hosts"]
+    assert isinstance(hosts, dict)
+    assert hosts["edge00.earth"]["steps"][0]["error"] == said
+    assert "http://netops:********@10.0.0.1" in junit
+
+
+RAW_CONTROLS = ("\x1b", "\r", "\x07", "\x9b", "\u202e")
+
+
+def test_device_text_reaches_the_terminal_with_its_control_characters_escaped(
+    fleet: processes.LabProcess, tmp_path: Path
+) -> None:
+    """Nothing a device says can redraw the terminal or forge a recap line; the report keeps it."""
+    run = processes.run_acmerun(
+        str(RUNBOOKS / "device-text.yml"),
+        "--report",
+        "r.json",
+        env=processes.environment(fleet.url),
+        cwd=tmp_path,
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    shown = run.stdout + run.stderr
+    assert [c for c in RAW_CONTROLS if c in shown] == []
+    lines = run.stdout.splitlines()
+    assert not any(line.startswith("edge99.earth") for line in lines), run.stdout
+    failure = next(line for line in lines if line.startswith("edge00.earth | "))
+    assert failure == (
+        "edge00.earth | say \\x1b[2J | RuntimeError: \\x1b[2J\\x1b[31mforged line\\x07 "
+        "edge99.earth : ok=1 changed=0 failed=0\\x9b31m\\u202eend"
+    )
+    assert "RECAP: a device that answers with control characters \\x1b[5m" in run.stdout
+    report = json.loads((tmp_path / "r.json").read_text())
+    error = report["hosts"]["edge00.earth"]["steps"][0]["error"]
+    assert error.startswith("RuntimeError: \x1b[2J\x1b[31mforged line\x07")

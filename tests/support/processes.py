@@ -335,6 +335,7 @@ def start_lab(
     leaves: int | None = 4,
     username: str | None = LAB_USERNAME,
     ready_timeout: float = 60,
+    password: str = LAB_PASSWORD,
 ) -> LabProcess:
     """A lab process serving ``sites`` (none: the lab's 8) with ``leaves`` leaves each; ready.
 
@@ -350,7 +351,7 @@ def start_lab(
     try:
         launched = lab_process.start_lab(
             command,
-            env=environment(ACMEOS_LAB_PASSWORD=LAB_PASSWORD),
+            env=environment(ACMEOS_LAB_PASSWORD=password),
             cwd=cwd,
             ready_timeout=ready_timeout,
         )
