@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from acmerun.runbook.inventorycheck import inventory_problems
 from acmerun.runbook.source import Path, Problem, Source, format_path
 from acmerun.runbook.tasks import (
     RESERVED_ARGS,
@@ -118,7 +119,7 @@ def semantic_problems(source: Source) -> list[Problem]:
     data = source.data
     if not isinstance(data, Mapping):
         return []
-    problems: list[Problem] = []
+    problems: list[Problem] = list(inventory_problems(source))
     strategy = data.get("strategy")
     if isinstance(strategy, Mapping) and isinstance(strategy.get("rolling"), Mapping):
         group_by = strategy["rolling"].get("group_by")

@@ -12,7 +12,7 @@ import ast
 import inspect
 import os
 import sys
-from importlib.machinery import PathFinder
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 from acmerun.runbook.tasks import TaskNotFound, did_you_mean
@@ -20,27 +20,44 @@ from acmerun.runbook.tasks import TaskNotFound, did_you_mean
 _LITERALS = (ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.JoinedStr)
 
 
+def _find(part: str, search: list[str]) -> tuple[str | None, list[str] | None] | None:
+    """(source file or None, the package's folders or None) of ``part`` in ``search``."""
+    namespace: list[str] = []
+    for folder in search:
+        base = os.path.join(folder, part)
+        init = os.path.join(base, "__init__.py")
+        if os.path.isfile(init):
+            return init, [base]
+        if os.path.isfile(base + ".py"):
+            return base + ".py", None
+        for suffix in EXTENSION_SUFFIXES:
+            if os.path.isfile(base + suffix):
+                return None, None
+        if os.path.isdir(base):
+            namespace.append(base)
+    return (None, namespace) if namespace else None
+
+
 def _module_file(module: str, task: str) -> Path | None:
     """The source file of ``module``, found without importing it or its packages."""
-    search: list[str] | None = [*sys.path, os.getcwd()]
+    search: list[str] | None = [p or os.getcwd() for p in sys.path] + [os.getcwd()]
     origin: str | None = None
     parts = module.split(".")
-    for i in range(len(parts)):
-        name = ".".join(parts[: i + 1])
-        spec = PathFinder.find_spec(name, search)
-        if spec is None:
-            raise TaskNotFound(
-                f"cannot import '{module}' for task '{task}': "
-                f"ModuleNotFoundError: No module named '{name}'"
-            )
-        search = list(spec.submodule_search_locations or []) or None
-        origin = spec.origin
-        if search is None and i < len(parts) - 1:
+    for i, part in enumerate(parts):
+        if search is None:
+            name = ".".join(parts[:i])
             raise TaskNotFound(
                 f"cannot import '{module}' for task '{task}': "
                 f"ModuleNotFoundError: No module named '{module}'; '{name}' is not a package"
             )
-    return Path(origin) if origin and origin.endswith(".py") else None
+        found = _find(part, search)
+        if found is None:
+            raise TaskNotFound(
+                f"cannot import '{module}' for task '{task}': "
+                f"ModuleNotFoundError: No module named '{'.'.join(parts[: i + 1])}'"
+            )
+        origin, search = found
+    return Path(origin) if origin else None
 
 
 def _parameters(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> inspect.Signature:
@@ -104,7 +121,7 @@ def signature(task: str) -> inspect.Signature | None:
         hint = did_you_mean(attr, public)
         raise TaskNotFound(f"module '{module}' has no task '{attr}'{hint}")
     if isinstance(found, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return _parameters(found)
+        return None if found.decorator_list else _parameters(found)  # a decorator may change it
     value = getattr(found, "value", None)
     if isinstance(value, _LITERALS):
         raise TaskNotFound(f"'{task}' is not a function")

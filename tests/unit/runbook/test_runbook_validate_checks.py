@@ -181,3 +181,62 @@ def test_values_every_yaml_reads_alike_are_accepted(marked: str) -> None:
 def test_0o_octal_is_the_integer_it_spells() -> None:
     runbook = load_runbook_text(_var("0o755").replace("^", ""), "rb.yml")
     assert runbook.vars["v"] == 0o755
+
+
+def _inventory(body: str) -> str:
+    return HEAD + "inventory:\n" + body + STEP
+
+
+INVENTORY = [
+    (
+        _inventory("  plugin: ^AcmeInventory\n"),
+        "unknown inventory plugin 'AcmeInventory' (did you mean 'ACMEInventory'?)",
+    ),
+    (_inventory("  plugin: ^NoSuch\n"), "unknown inventory plugin 'NoSuch' (installed: "),
+    (
+        _inventory("  options:\n    ^filter_site: [earth]\n"),
+        "ACMEInventory takes no option 'filter_site' (did you mean 'filter_sites'?)",
+    ),
+    (
+        _inventory("  options:\n    ^colour: red\n"),
+        "ACMEInventory takes no option 'colour' (its options: ",
+    ),
+    (
+        _inventory("  options:\n    filter_sites: ^5\n"),
+        "5 does not fit ACMEInventory's option 'filter_sites': give a list of strings",
+    ),
+    (
+        _inventory("  options:\n    filter_dev_types: ^[edge, 3]\n"),
+        "does not fit ACMEInventory's option 'filter_dev_types'",
+    ),
+    (_inventory("  options:\n    url: ^{a: 1}\n"), "does not fit ACMEInventory's option 'url'"),
+    (
+        _inventory("  filter:\n    ^keys: x\n"),
+        "'keys' is a method of nornir's Host, not a data key",
+    ),
+    (_inventory("  filter:\n    ^get__any: [x]\n"), "'get' is a method of nornir's Host"),
+    (_inventory("  filter:\n    not: {^items: x}\n"), "'items' is a method of nornir's Host"),
+    (
+        _inventory("  filter:\n    or: [{site: a}, {^has_parent_group: x}]\n"),
+        "'has_parent_group' is a method",
+    ),
+]
+
+
+@pytest.mark.parametrize(("marked", "message"), INVENTORY)
+def test_the_inventory_section_is_checked_against_its_plugin_and_nornir(
+    marked: str, message: str
+) -> None:
+    assert message in _only_error(marked)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "  plugin: ACMEInventory\n  options: {filter_sites: [earth], filter_dev_types: edge}\n",
+        "  options: {url: [http://a, http://b]}\n  filter: {site: earth, name__contains: x}\n",
+        "  plugin: SimpleInventory\n  options: {host_file: h.yml}\n",
+    ],
+)
+def test_an_inventory_section_its_plugin_takes_is_accepted(body: str) -> None:
+    load_runbook_text(_inventory(body), "rb.yml")
