@@ -26,16 +26,27 @@ from acmerun.secrets import Redactor, Secrets, printable
 CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+#: the signals received by the handler of ``sigterm_interrupts``
+_SIGNALLED: list[int] = []
+
+
 def sigterm_interrupts() -> None:
-    """SIGTERM (kill, systemd, a shutdown) stops acmerun as Ctrl-C does: exit 99, not a kill."""
+    """SIGTERM (kill, systemd, a shutdown) stops acmerun as Ctrl-C does: exit 99, not a kill.
+
+    The handler remembers the signal: an interrupt that Python swallows (raised in a
+    garbage collector's callback, "Exception ignored in") still ends the command as
+    interrupted (``run_guarded``), never as a run that went on as if nothing came.
+    """
     import signal
     import threading
 
     def interrupt(signum: int, frame: object) -> None:
+        _SIGNALLED.append(signum)
         raise KeyboardInterrupt
 
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, interrupt)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, interrupt)
 
 
 def run_guarded(body: Any, secrets: Secrets | None = None) -> int:
@@ -83,6 +94,9 @@ def run_guarded(body: Any, secrets: Secrets | None = None) -> int:
         where = f"; the traceback is in {log}" if log else ""
         error_line(f"unexpected error ({type(exc).__name__}){where}")
         return int(ExitCode.UNEXPECTED)
+    if _SIGNALLED and result != ExitCode.INTERRUPTED:
+        error_line("interrupted")
+        return int(ExitCode.INTERRUPTED)
     if result is None:
         return int(ExitCode.OK)
     return int(result)

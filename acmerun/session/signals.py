@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from types import FrameType
-from typing import TextIO
+from typing import Any, TextIO
 
 from acmerun.stop import StopToken
 
@@ -29,6 +29,9 @@ def stop_on_signals(err: TextIO, stop: StopToken) -> Iterator[StopToken]:
         name = signal.Signals(signum).name
         if not stop.armed:
             stop.interrupt()
+            before = previous.get(signal.Signals(signum))
+            if callable(before):
+                before(signum, frame)  # the CLI's: it remembers the signal, and raises
             raise KeyboardInterrupt
         if not stop.interrupted:
             stop.interrupt()
@@ -44,7 +47,8 @@ def stop_on_signals(err: TextIO, stop: StopToken) -> Iterator[StopToken]:
                 f"acmerun: {name}: not waiting for hosts in flight; they are reported interrupted",
             )
 
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous: dict[signal.Signals, Any] = {}
+    previous.update({sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)})
     try:
         yield stop
     finally:

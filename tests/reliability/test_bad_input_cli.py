@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -175,3 +178,61 @@ def test_every_input_error_is_exit_5_with_one_line(
     (line,) = run.stderr.splitlines()
     assert line.startswith("acmerun: error: " + message.format(tmp=tmp)), line
     assert run.stdout == ""
+
+
+def _signal_bits(pid: int) -> tuple[int, int]:
+    """The signals ``pid`` catches (SigCgt) and ignores (SigIgn); (0, 0) once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0, 0
+    fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+    return int(fields.get("SigCgt", "0"), 16), int(fields.get("SigIgn", "0"), 16)
+
+
+def _wait_for_acmerun_code(pid: int) -> None:
+    """Until acmerun's own code runs: the interpreter has caught SIGINT and acmerun put it
+    back to its default, or acmerun's handler for SIGTERM is in place (or the process ended).
+
+    Before that the interpreter is starting (``site``, its ``.pth`` files): a SIGINT
+    there is Python's own business, reported by Python before any acmerun code runs.
+    """
+    sigint, sigterm = 1 << (signal.SIGINT - 1), 1 << (signal.SIGTERM - 1)
+    python_caught_sigint = False
+    while Path(f"/proc/{pid}").exists():
+        caught, _ = _signal_bits(pid)
+        if caught & sigterm or (python_caught_sigint and not caught & sigint):
+            return
+        python_caught_sigint = python_caught_sigint or bool(caught & sigint)
+
+
+@pytest.mark.parametrize("attempt", range(30))
+def test_a_signal_in_the_first_moments_is_exit_99_or_the_default_death(
+    attempt: int, tmp_path: Path
+) -> None:
+    sig = signal.SIGINT if attempt % 2 == 0 else signal.SIGTERM
+    env = processes.environment()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "acmerun", str(RUNBOOK), "--lab", "--list-hosts"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_for_acmerun_code(proc.pid)
+        # a different moment each attempt, from the first instant of acmerun's code to the
+        # middle of its imports: a number of looks at the process, never a sleep
+        for _ in range(attempt * attempt * 8):
+            _signal_bits(proc.pid)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    stderr = err.decode()
+    processes.record("stderr of an interrupted acmerun", stderr)
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+    assert proc.returncode in (99, -sig), (proc.returncode, stderr)
+    assert stderr.strip() in ("", "acmerun: error: interrupted"), stderr
