@@ -1,11 +1,12 @@
 """One run per runbook at a time: a lock file per runbook in the state directory.
 
-The lock is an ``flock`` on ``<state dir>/locks/<hash of the runbook's resolved
-path>.lock``, so two runs of the same runbook exclude each other whichever way
-the path was spelled, and the kernel releases the lock when a run dies however
-it dies (no stale lock to clean up after a crash or ``kill -9``). The holder
-writes its pid and the runbook's path into the file, so the run that is turned
-away can say who holds it.
+The lock is an ``flock`` on ``<state dir>/locks/<hash of the runbook file's
+device and inode>.lock``, so two runs of the same runbook exclude each other
+whichever way the path was spelled (a hard link or a symlink included); the lock
+file is opened without following a symlink at its name, and the kernel releases
+the lock when a run dies however it dies (no stale lock to clean up after a
+crash or ``kill -9``). The holder writes its pid and the runbook's path into the
+file, so the run that is turned away can say who holds it.
 """
 
 from __future__ import annotations
@@ -18,16 +19,24 @@ from pathlib import Path
 from types import TracebackType
 
 from acmerun import paths
-from acmerun.errors import RunbookLocked
+from acmerun.errors import BadOptions, RunbookLocked
 
 #: how often a run waiting for a lock (``--wait-lock``) tries again, in seconds
 POLL_INTERVAL = 0.1
 
 
 def lock_path(runbook: str | os.PathLike[str]) -> Path:
-    """The lock file of a runbook: one per resolved path."""
-    resolved = str(Path(runbook).resolve())
-    digest = hashlib.sha256(resolved.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    """The lock file of a runbook: one per file (device and inode), however it is reached.
+
+    A hard link or a symlink to the runbook shares its lock; a runbook that
+    cannot be stat'ed falls back to its resolved path.
+    """
+    try:
+        st = os.stat(runbook)
+        key = f"inode:{st.st_dev}:{st.st_ino}"
+    except OSError:
+        key = str(Path(runbook).resolve())
+    digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:24]
     return paths.state_dir() / "locks" / f"{digest}.lock"
 
 
@@ -47,7 +56,14 @@ class RunbookLock:
     def acquire(self) -> None:
         """Take the lock, waiting up to ``wait`` seconds; ``RunbookLocked`` if it stays taken."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+        try:
+            fd = os.open(self.path, flags, 0o600)
+        except OSError as e:
+            raise BadOptions(
+                f"cannot open the lock file {self.path}: {e.strerror}"
+                " (remove it if it is a symlink)"
+            ) from None
         deadline = time.monotonic() + self.wait
         try:
             while True:

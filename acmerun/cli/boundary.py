@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import secrets as secrets_module
 import sys
 import traceback
 from collections.abc import Iterable
@@ -20,7 +22,7 @@ import click
 
 from acmerun import __version__
 from acmerun.errors import BadOptions, ExitCode, RunbookInvalid, exit_code_of
-from acmerun.secrets import Redactor, Secrets, printable
+from acmerun.secrets import MASK, Redactor, Secrets, printable
 
 #: click settings of every command
 CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -120,12 +122,45 @@ def write_crash_log(secrets: Iterable[str]) -> Path | None:
     text = Redactor(secrets).text(traceback.format_exc())
     try:
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
-        path = paths.state_dir() / f"crash-{stamp}-{os.getpid()}.log"
-        header = f"acmerun {__version__}, python {sys.version.split()[0]}\nargv: {sys.argv}\n\n"
-        path.write_text(Redactor(secrets).text(header) + text, encoding="utf-8")
+        path = paths.state_dir() / f"crash-{stamp}-{secrets_module.token_hex(8)}.log"
+        argv = masked_argv(sys.argv)
+        header = f"acmerun {__version__}, python {sys.version.split()[0]}\nargv: {argv}\n\n"
+        body = (Redactor(secrets).text(header) + text).encode("utf-8")
+        # a new file of our own: never through a planted symlink, never over a file
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(path, flags, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(body)
         return path
     except (OSError, BadOptions):  # no state directory to write it in
         return None
+
+
+#: an ``-e`` key whose value a crash log never shows
+_SECRET_KEY = re.compile(r"pass|secret|token|key|cred|auth", re.IGNORECASE)
+#: the password in a URL's userinfo: ``scheme://user:PASSWORD@``
+_URL_PASSWORD = re.compile(r"(://[^/@:\s]*:)[^/@\s]*@")
+
+
+def masked_argv(argv: list[str]) -> list[str]:
+    """``argv`` with secret-looking ``-e KEY=VALUE`` values and URL passwords masked."""
+    out: list[str] = []
+    after_e = False
+    for arg in argv:
+        value = arg
+        for prefix in ("--extra-vars=", "-e"):
+            if not after_e and arg.startswith(prefix) and arg != prefix and arg != "--extra-vars":
+                out_prefix, value = prefix, arg[len(prefix) :]
+                break
+        else:
+            out_prefix = ""
+        if after_e or out_prefix:
+            key, eq, _ = value.partition("=")
+            if eq and _SECRET_KEY.search(key):
+                value = f"{key}={MASK}"
+        out.append(_URL_PASSWORD.sub(rf"\g<1>{MASK}@", out_prefix + value))
+        after_e = arg in ("-e", "--extra-vars")
+    return out
 
 
 def silence_stdout() -> None:

@@ -15,8 +15,8 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-#: permissions of a new report; a report that is replaced keeps its own
-NEW_FILE_MODE = 0o644
+#: permissions of every report written, new or replacing one (never the old file's)
+NEW_FILE_MODE = 0o640
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> Path:
@@ -28,11 +28,8 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> Path:
     target = Path(path)
     tmp = _write_temp(target, data)
     try:
-        try:
-            mode = target.stat().st_mode & 0o7777
-        except FileNotFoundError:
-            mode = NEW_FILE_MODE
-        os.chmod(tmp, mode)
+        os.chmod(tmp, NEW_FILE_MODE)
+        # rename replaces a symlink at ``path`` itself, never the file it points to
         os.replace(tmp, target)
     except BaseException:
         _unlink_quietly(tmp)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from acmerun.errors import BadOptions
@@ -26,3 +27,42 @@ def check_report_paths(options: RunOptions) -> None:
             raise BadOptions(f"{option}: cannot create {folder}: {exc.strerror or exc}") from exc
         if not os.access(folder, os.W_OK | os.X_OK):
             raise BadOptions(f"{option}: cannot write in {folder}")
+    _check_report_files(options)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _check_report_files(options: RunOptions) -> None:
+    """A report file is a regular file (or new), not an input of the run, not named twice."""
+    inputs: dict[tuple[int, int], str] = {}
+    for what, path in (("the runbook", options.runbook), ("the config file", options.config.path)):
+        ident = _identity(path) if path is not None else None
+        if ident is not None:
+            inputs.setdefault(ident, f"{what} {path}")
+    seen: dict[tuple[int, int] | str, str] = {}
+    for option, target in (("--report", options.report), ("--junit", options.junit)):
+        if target is None:
+            continue
+        try:
+            st = target.stat()
+        except FileNotFoundError:
+            st = None
+        except OSError as exc:
+            raise BadOptions(f"{option}: cannot use {target}: {exc.strerror or exc}") from exc
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            raise BadOptions(f"{option}: {target} is {kind}; name a file to write the report to")
+        key: tuple[int, int] | str = (
+            (st.st_dev, st.st_ino) if st is not None else str(target.parent.resolve() / target.name)
+        )
+        if st is not None and key in inputs:
+            raise BadOptions(f"{option}: {target} is {inputs[key]}; it would be overwritten")
+        if key in seen:
+            raise BadOptions(f"{option}: {target} is also given to {seen[key]}; use two files")
+        seen[key] = option

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from acmerun.errors import ExitCode, RunbookLocked
+from acmerun.errors import BadOptions, ExitCode, RunbookLocked
 from acmerun.lock import RunbookLock, lock_path
 
 
@@ -62,3 +62,36 @@ def test_wait_lock_gives_up_after_the_wait(tmp_path: Path) -> None:
 
 def test_lock_files_live_in_the_state_dir(tmp_path: Path) -> None:
     assert lock_path(tmp_path / "rb.yml").parent == Path(os.environ["ACMERUN_STATE_DIR"]) / "locks"
+
+
+def test_a_hard_link_and_a_symlink_to_the_runbook_share_its_lock(tmp_path: Path) -> None:
+    runbook = tmp_path / "rb.yml"
+    runbook.write_text("name: x\n")
+    hard = tmp_path / "hard.yml"
+    os.link(runbook, hard)
+    soft = tmp_path / "soft.yml"
+    soft.symlink_to(runbook)
+    with RunbookLock(runbook):
+        for other in (hard, soft):
+            with pytest.raises(RunbookLocked) as caught:
+                RunbookLock(other).acquire()
+            assert caught.value.exit_code == ExitCode.LOCKED
+
+
+def test_a_symlink_planted_at_the_lock_path_is_refused_and_its_target_untouched(
+    tmp_path: Path,
+) -> None:
+    runbook = tmp_path / "rb.yml"
+    runbook.write_text("name: x\n")
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    victim.chmod(0o644)
+    path = lock_path(runbook)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.symlink_to(victim)
+    with pytest.raises(BadOptions) as caught:
+        RunbookLock(runbook).acquire()
+    assert caught.value.exit_code == ExitCode.BAD_OPTIONS
+    assert str(caught.value).startswith(f"cannot open the lock file {path}: ")
+    assert victim.read_text() == "precious\n"
+    assert victim.stat().st_mode & 0o7777 == 0o644

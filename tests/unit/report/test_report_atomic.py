@@ -84,3 +84,26 @@ def test_write_atomic_new_never_overwrites(tmp_path: Path) -> None:
     assert first.read_text() == "a"
     assert second.read_text() == "b"
     assert sorted(os.listdir(tmp_path)) == ["run-2.json", "run-3.json", "run.json"]
+
+
+def test_write_atomic_replaces_a_planted_symlink_not_its_target(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    victim.chmod(0o644)
+    report = tmp_path / "report.json"
+    report.symlink_to(victim)
+    write_atomic(report, "{}\n")
+    assert victim.read_text() == "precious\n"
+    assert victim.stat().st_mode & 0o7777 == 0o644
+    assert not report.is_symlink()
+    assert report.read_text() == "{}\n"
+
+
+def test_write_atomic_never_inherits_the_mode_of_the_file_it_replaces(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    report.write_text("old\n")
+    report.chmod(0o666)
+    write_atomic(report, "new\n")
+    assert report.stat().st_mode & 0o7777 == 0o640
+    fresh = write_atomic_new(tmp_path, "run", ".json", "{}\n")
+    assert fresh.stat().st_mode & 0o7777 == 0o640
