@@ -22,6 +22,7 @@ import click
 from acmerun import __version__
 from acmerun.cli.boundary import CONTEXT, error_line, run_guarded, sigterm_interrupts
 from acmerun.cli.run import run_command
+from acmerun.cli.schema import schema_command
 from acmerun.errors import BadOptions, ExitCode
 from acmerun.secrets import Secrets
 
@@ -143,17 +144,7 @@ def _runbooks(n: int) -> str:
     return f"{n} runbook{'s' if n != 1 else ''}"
 
 
-@cli.command("schema", context_settings=CONTEXT)
-def schema_command() -> int:
-    """Print the runbook JSON Schema (for editors and yaml-language-server)."""
-    import json
-
-    from acmerun.runbook.loader import schema
-
-    click.echo(json.dumps(schema(), indent=2))
-    return int(ExitCode.OK)
-
-
+cli.add_command(schema_command)
 cli.add_command(run_command)
 
 
