@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from click.shell_completion import CompletionItem
 
 from acmerun import __version__
 from acmerun.cli.boundary import CONTEXT, error_line, run_guarded, sigterm_interrupts
 from acmerun.cli.run import run_command
+from acmerun.cli.schema import schema_command
 from acmerun.errors import BadOptions, ExitCode
 from acmerun.secrets import Secrets
 
@@ -38,6 +40,13 @@ class AcmerunGroup(click.Group):
         if args and args[0] not in self.list_commands(ctx) and args[0] not in _GROUP_OPTIONS:
             args = ["run", *args]
         return super().parse_args(ctx, args)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """Commands, and files: a first word that is not a command is a runbook path."""
+        items = super().shell_complete(ctx, incomplete)
+        if not incomplete.startswith("-"):
+            items.append(CompletionItem(incomplete, type="file"))
+        return items
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*self.commands, *_LAZY_COMMANDS})
@@ -143,17 +152,7 @@ def _runbooks(n: int) -> str:
     return f"{n} runbook{'s' if n != 1 else ''}"
 
 
-@cli.command("schema", context_settings=CONTEXT)
-def schema_command() -> int:
-    """Print the runbook JSON Schema (for editors and yaml-language-server)."""
-    import json
-
-    from acmerun.runbook.loader import schema
-
-    click.echo(json.dumps(schema(), indent=2))
-    return int(ExitCode.OK)
-
-
+cli.add_command(schema_command)
 cli.add_command(run_command)
 
 

@@ -1,0 +1,41 @@
+"""docs/reports.md's JSON example has the keys and the target line of a real run's report."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.processes import REPO, record
+
+DOC = REPO / "docs" / "reports.md"
+
+
+def test_the_json_example_matches_a_real_report(tmp_path: Path) -> None:
+    block = re.search(r"```json\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.DOTALL)
+    assert block is not None
+    example = json.loads(block.group(1))
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("ACMERUN_STATE_DIR", "XDG_STATE_HOME")}
+    env.update(HOME=str(home), PYTHONPATH=str(REPO))
+    report = tmp_path / "report.json"
+    args = ["--lab", "runbooks/upgrade-earth.yml", "--report", str(report)]
+    run = subprocess.run(
+        [sys.executable, "-m", "acmerun", *args],
+        env=env,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    record("stdout of acmerun", run.stdout)
+    record("stderr of acmerun", run.stderr)
+    assert run.returncode == 0, run.stderr
+    real = json.loads(report.read_text(encoding="utf-8"))
+    assert sorted(example) == sorted(real)
+    assert example["target"] == real["target"]
