@@ -238,7 +238,7 @@ class HostRun:
                         f"check mode: not asserted after a change that was not made: {check.source}"
                     )
                     return
-                shown = check.explain(self.vars)
+                shown = check.explain(self.vars, self.redactor.text)
                 detail = f" ({shown})" if shown else ""
                 raise _Failure(Status.FAILED, f"assertion failed: {check.source}{detail}")
 

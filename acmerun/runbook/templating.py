@@ -318,18 +318,30 @@ def _probes(node: nodes.Node, found: dict[str, None]) -> None:
         _probes(child, found)
 
 
-_SHORT = reprlib.Repr()
-_SHORT.maxstring = _SHORT.maxother = 80
-_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 20
-_SHORT.maxlevel = 4
+class _Short(reprlib.Repr):
+    """A short repr that masks every string before it is cut, so no part of a secret shows."""
+
+    def __init__(self, mask: Callable[[str], str]) -> None:
+        super().__init__()
+        self.mask = mask
+        self.maxstring = self.maxother = 80
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = 20
+        self.maxlevel = 4
+
+    def repr_str(self, x: str, level: int) -> str:
+        return super().repr_str(self.mask(x), level)
 
 
-def _show(value: Any) -> str:
+def _unmasked(text: str) -> str:
+    return text
+
+
+def _show(value: Any, mask: Callable[[str], str] = _unmasked) -> str:
     if isinstance(value, Undefined):
         return "undefined"
     if isinstance(value, int) and value.bit_length() > 256:
         return f"<an integer of {budget.digits(value)} digits>"
-    text = _SHORT.repr(value)
+    text = mask(_Short(mask).repr(value))
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -351,13 +363,16 @@ class Expression:
         """The expression's truth."""
         return bool(self.value(ctx))
 
-    def explain(self, ctx: Mapping[str, Any]) -> str:
-        """``name = value`` for every variable the expression reads (for failure messages)."""
+    def explain(self, ctx: Mapping[str, Any], mask: Callable[[str], str] = _unmasked) -> str:
+        """``name = value`` for every variable the expression reads (for failure messages).
+
+        ``mask`` masks secrets in every string before a long value is cut.
+        """
         shown = []
         for name, probe in self._probes:
             try:
                 value = probe(ctx)
             except Exception:  # an undefined parent, a sandbox refusal: show what we can
                 value = Undefined()
-            shown.append(f"{name} = {_show(value)}")
+            shown.append(f"{name} = {_show(value, mask)}")
         return ", ".join(shown)

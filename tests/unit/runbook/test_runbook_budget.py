@@ -20,6 +20,7 @@ from acmerun.runbook.templating import (
     render_within,
     template_problems,
 )
+from acmerun.secrets import Redactor
 
 #: far above what any refusal takes; only a hang reaches it
 HANG = 5.0
@@ -256,3 +257,19 @@ def test_a_runbook_with_constant_arithmetic_over_the_budget_is_invalid_at_its_pl
         "h.yml:6:21: steps[1].args.version: the template exceeds the render budget:"
         " 'x' * 1000000000 would be 1e9 characters (limit 1000000)",
     ]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "a" * 60 + "s3cret-Pa55word-xyz",  # the message is cut inside the password
+        ["a" * 58 + "s3cret-Pa55word-xyz"],
+        {"k": "a" * 54 + "s3cret-Pa55word-xyz"},
+    ],
+)
+def test_an_assertion_message_masks_a_password_before_it_is_cut(value: object) -> None:
+    password = "s3cret-Pa55word-xyz"
+    check = Expression("x == 1")
+    shown = check.explain({"x": value}, Redactor([password]).text)
+    assert not any(password[:n] in shown for n in range(4, len(password) + 1)), shown
+    assert "********" in shown
