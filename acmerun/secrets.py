@@ -239,3 +239,28 @@ def _to_str(value: Any) -> str:
             return repr(value)
         except Exception:
             return f"<unprintable {type(value).__name__}>"
+
+
+#: an ``-e`` key whose value a crash log never shows
+_SECRET_KEY = re.compile(r"pass|secret|token|key|cred|auth", re.IGNORECASE)
+
+
+def masked_argv(argv: list[str]) -> list[str]:
+    """``argv`` with secret-looking ``-e KEY=VALUE`` values and URL passwords masked."""
+    out: list[str] = []
+    after_e = False
+    for arg in argv:
+        value = arg
+        for prefix in ("--extra-vars=", "-e"):
+            if not after_e and arg.startswith(prefix) and arg != prefix and arg != "--extra-vars":
+                out_prefix, value = prefix, arg[len(prefix) :]
+                break
+        else:
+            out_prefix = ""
+        if after_e or out_prefix:
+            key, eq, _ = value.partition("=")
+            if eq and _SECRET_KEY.search(key):
+                value = f"{key}={MASK}"
+        out.append(_USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", out_prefix + value))
+        after_e = arg in ("-e", "--extra-vars")
+    return out

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import secrets as secrets_module
 import sys
 import traceback
@@ -22,7 +21,7 @@ import click
 
 from acmerun import __version__
 from acmerun.errors import BadOptions, ExitCode, RunbookInvalid, exit_code_of
-from acmerun.secrets import MASK, Redactor, Secrets, printable
+from acmerun.secrets import Redactor, Secrets, masked_argv, printable
 
 #: click settings of every command
 CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -134,33 +133,6 @@ def write_crash_log(secrets: Iterable[str]) -> Path | None:
         return path
     except (OSError, BadOptions):  # no state directory to write it in
         return None
-
-
-#: an ``-e`` key whose value a crash log never shows
-_SECRET_KEY = re.compile(r"pass|secret|token|key|cred|auth", re.IGNORECASE)
-#: the password in a URL's userinfo: ``scheme://user:PASSWORD@``
-_URL_PASSWORD = re.compile(r"(://[^/@:\s]*:)[^/@\s]*@")
-
-
-def masked_argv(argv: list[str]) -> list[str]:
-    """``argv`` with secret-looking ``-e KEY=VALUE`` values and URL passwords masked."""
-    out: list[str] = []
-    after_e = False
-    for arg in argv:
-        value = arg
-        for prefix in ("--extra-vars=", "-e"):
-            if not after_e and arg.startswith(prefix) and arg != prefix and arg != "--extra-vars":
-                out_prefix, value = prefix, arg[len(prefix) :]
-                break
-        else:
-            out_prefix = ""
-        if after_e or out_prefix:
-            key, eq, _ = value.partition("=")
-            if eq and _SECRET_KEY.search(key):
-                value = f"{key}={MASK}"
-        out.append(_URL_PASSWORD.sub(rf"\g<1>{MASK}@", out_prefix + value))
-        after_e = arg in ("-e", "--extra-vars")
-    return out
 
 
 def silence_stdout() -> None:

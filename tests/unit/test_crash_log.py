@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from acmerun.cli.boundary import masked_argv, write_crash_log
+from acmerun.cli.boundary import write_crash_log
+from acmerun.secrets import masked_argv
 
 
 def _crash(secrets: list[str]) -> Path:
