@@ -234,5 +234,7 @@ def test_a_signal_in_the_first_moments_is_exit_99_or_the_default_death(
     stderr = err.decode()
     processes.record("stderr of an interrupted acmerun", stderr)
     assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
-    assert proc.returncode in (99, -sig), (proc.returncode, stderr)
+    # exit 99, or a death by a stop signal: rarely a SIGTERM that lands as the interpreter
+    # finishes ends as the SIGINT death Python gives an interrupt it cannot hand to the code
+    assert proc.returncode in (99, -sig, -signal.SIGINT), (proc.returncode, stderr)
     assert stderr.strip() in ("", "acmerun: error: interrupted"), stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,10 @@ def _env() -> dict[str, str]:
 
 
 CASES = [
-    (["--report", "/dev/null"], "--report: /dev/null is not a regular file"),
-    (["--junit", "/dev/stdout"], "--junit: /dev/stdout is not a regular file"),
+    # the device and its links live in the test's folder (made with mknod), so a regression
+    # cannot replace the machine's own /dev/null or /dev/stdout with a regular file
+    (["--report", "null"], "--report: null is not a regular file"),
+    (["--junit", "stdout"], "--junit: stdout is not a regular file"),
     (["--report", "devlink"], "--report: devlink is not a regular file"),
     (["--report", "folder"], "is a directory"),
     (["--report", "rb.yml"], "--report: rb.yml is the runbook"),
@@ -42,7 +45,9 @@ def test_a_bad_report_path_is_exit_5_before_any_device_is_touched(
     runbook.chmod(0o644)
     os.link(runbook, tmp_path / "hard.yml")
     (tmp_path / "soft.yml").symlink_to(runbook)
-    (tmp_path / "devlink").symlink_to("/dev/null")
+    os.mknod(tmp_path / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # as /dev/null
+    (tmp_path / "devlink").symlink_to(tmp_path / "null")
+    (tmp_path / "stdout").symlink_to("/proc/self/fd/1")  # as /dev/stdout
     (tmp_path / "folder").mkdir()
     before = runbook.read_bytes()
     env = _env()
@@ -58,4 +63,6 @@ def test_a_bad_report_path_is_exit_5_before_any_device_is_touched(
     assert "Traceback" not in run.stderr
     assert runbook.read_bytes() == before
     assert runbook.stat().st_mode & 0o7777 == 0o644
+    assert stat.S_ISCHR((tmp_path / "null").stat().st_mode)  # the device is still a device
+    assert (tmp_path / "stdout").is_symlink()
     assert not (Path(env["ACMERUN_STATE_DIR"]) / "lab-state.json").exists()
