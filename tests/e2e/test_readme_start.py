@@ -10,10 +10,9 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.support.processes import REPO, record
+from tests.support.processes import REPO, run_acmerun
 
 README = REPO / "README.md"
 
@@ -37,16 +36,6 @@ def test_the_readme_first_command_succeeds_without_a_terminal(tmp_path: Path) ->
     env["HOME"] = str(home)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     args = first_command()
-    run = subprocess.run(
-        [sys.executable, "-m", "acmerun", *args],
-        env=env,
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    record("stdout of the README's first command", run.stdout)
-    record("stderr of the README's first command", run.stderr)
+    run = run_acmerun(*args, env=env, cwd=REPO, timeout=300, stdin=subprocess.DEVNULL)
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr

@@ -6,10 +6,9 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.support.processes import REPO, record
+from tests.support.processes import REPO, run_acmerun
 
 DOC = REPO / "docs" / "reports.md"
 
@@ -24,17 +23,7 @@ def test_the_json_example_matches_a_real_report(tmp_path: Path) -> None:
     env.update(HOME=str(home), PYTHONPATH=str(REPO))
     report = tmp_path / "report.json"
     args = ["--lab", "runbooks/upgrade-earth.yml", "--report", str(report)]
-    run = subprocess.run(
-        [sys.executable, "-m", "acmerun", *args],
-        env=env,
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    record("stdout of acmerun", run.stdout)
-    record("stderr of acmerun", run.stderr)
+    run = run_acmerun(*args, env=env, cwd=REPO, timeout=300, stdin=subprocess.DEVNULL)
     assert run.returncode == 0, run.stderr
     real = json.loads(report.read_text(encoding="utf-8"))
     assert sorted(example) == sorted(real)

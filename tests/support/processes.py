@@ -105,13 +105,14 @@ def environment(
 
 
 def run_acmerun(
-    *args: str, env: dict[str, str], cwd: Path, timeout: float = 120
+    *args: str, env: dict[str, str], cwd: Path, timeout: float = 120, stdin: int | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``python -m acmerun ARGS`` to its end; its output is recorded for the secret scan."""
     run = subprocess.run(
         [sys.executable, "-m", "acmerun", *args],
         env=env,
         cwd=cwd,
+        stdin=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,
