@@ -30,13 +30,15 @@ class Status(str, enum.Enum):
     UNREACHABLE = "unreachable"
     SKIPPED = "skipped"
     INTERRUPTED = "interrupted"
+    #: a step whose nested steps failed and whose ``rescue`` steps then succeeded (never a host's)
+    RESCUED = "rescued"
 
     def __str__(self) -> str:
         return self.value
 
 
-#: the order of the totals in every report
-STATUSES: tuple[Status, ...] = tuple(Status)
+#: a host's statuses, in the order of the totals in every report (a rescued host is ok)
+STATUSES: tuple[Status, ...] = tuple(s for s in Status if s is not Status.RESCUED)
 
 #: statuses that count as a host's failure (for failure limits, exit codes and JUnit)
 FAILURES: frozenset[Status] = frozenset({Status.FAILED, Status.UNREACHABLE})

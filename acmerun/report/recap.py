@@ -29,7 +29,7 @@ from typing import Literal
 from rich.console import Console
 from rich.text import Text
 
-from acmerun.outcome import HostOutcome, RunOutcome, Status, leaves
+from acmerun.outcome import STATUSES, HostOutcome, RunOutcome, Status, leaves
 from acmerun.secrets import Redactor, printable
 
 #: ``all`` prints a line for every host; ``problems`` only for hosts not ok or changed
@@ -43,6 +43,7 @@ STATUS_STYLE: dict[Status, str] = {
     Status.UNREACHABLE: "bold red",
     Status.SKIPPED: "cyan",
     Status.INTERRUPTED: "magenta",
+    Status.RESCUED: "blue",
 }
 
 #: the step counts on a host line, in this order (``interrupted`` only when a run has any)
@@ -188,7 +189,7 @@ def recap_lines(
     lines.append(Text())
     lines.append(rule("TOTALS"))
     total_line = styled(f"{len(outcome.hosts)} hosts:")
-    for status in Status:
+    for status in STATUSES:
         n = totals[status.value]
         total_line.append(" ")
         total_line.append_text(styled(f"{status.value}={n}", STATUS_STYLE[status] if n else ""))

@@ -15,7 +15,7 @@ import pytest
 
 from acmerun import __version__
 from acmerun.errors import ExitCode
-from acmerun.outcome import HostOutcome, RunOutcome, Status
+from acmerun.outcome import STATUSES, HostOutcome, RunOutcome, Status
 from acmerun.report.json import JsonReport, report_data, report_text
 
 
@@ -83,7 +83,7 @@ def test_report_content(outcome: RunOutcome, tmp_path: Path) -> None:
 
 def test_every_selected_host_appears(tmp_path: Path) -> None:
     start = datetime(2026, 1, 1)
-    statuses = list(Status)
+    statuses = list(STATUSES)
     hosts = {
         f"dev{i:04d}": HostOutcome(f"dev{i:04d}", statuses[i % len(statuses)]) for i in range(1500)
     }

@@ -11,7 +11,7 @@ from nornir.core.task import Result, Task
 from nornir.plugins.runners import ThreadedRunner
 from rich.console import Console
 
-from acmerun.outcome import HostOutcome, NotRun, NotRunKind, Status
+from acmerun.outcome import STATUSES, HostOutcome, NotRun, NotRunKind, Status
 from acmerun.plugins.processors.progress import ProgressRecorder
 from acmerun.report.progress import LiveProgress
 from acmerun.results import attach, not_run
@@ -63,7 +63,7 @@ def test_recorder_counts_hosts_from_a_threaded_nornir_run() -> None:
 
 def test_recorder_under_many_threads() -> None:
     recorder = ProgressRecorder(total=64 * 250)
-    statuses = list(Status)
+    statuses = list(STATUSES)
     barrier = threading.Barrier(64)
 
     def worker(w: int) -> None:
