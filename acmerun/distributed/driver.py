@@ -51,6 +51,7 @@ from acmerun.distributed.worker import (
 )
 from acmerun.errors import BadOptions
 from acmerun.outcome import FAILURES, HostOutcome, NotRun, NotRunKind, Status, over_failure_limit
+from acmerun.secrets import printable
 from acmerun.session.record import PreparedRun
 from acmerun.stop import StopToken
 
@@ -82,7 +83,7 @@ class ClusterExecutor:
 
         def say(line: str) -> None:
             if not run.options.quiet:
-                print(run.secrets.mask(line), file=out, flush=True)
+                print(printable(run.secrets.mask(line)), file=out, flush=True)
 
         username, password = _credentials(run)
         env = {USERNAME_ENV: username, PASSWORD_ENV: password}

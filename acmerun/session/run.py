@@ -110,7 +110,7 @@ def _run(run: PreparedRun, executor: Executor | None, out: TextIO) -> RunResult:
     if reason is not None and reason.kind is NotRunKind.AUTH_LIMIT:
         from acmerun.session.target import credentials_to_check
 
-        line = run.secrets.mask(printable(credentials_to_check(run, reason)))
+        line = printable(run.secrets.mask(credentials_to_check(run, reason)))
         logger.warning("%s", line)
         print(f"acmerun: {line}", file=out, flush=True)
     for name in sorted(hosts):

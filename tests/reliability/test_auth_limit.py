@@ -38,7 +38,9 @@ def refused_logins(lab_url: str) -> int:
     return sum(int(d["failed_logins"]) for d in devices.values())
 
 
-def run(lab_url: str, tmp_path: Path, *options: str) -> tuple[int, dict[str, Any], str]:
+def run(
+    lab_url: str, tmp_path: Path, *options: str, **env: str
+) -> tuple[int, dict[str, Any], str]:
     """The credentials runbook with a wrong password: (exit code, JSON report, stdout)."""
     done = processes.run_acmerun(
         str(RUNBOOKS / "credentials.yml"),
@@ -51,7 +53,7 @@ def run(lab_url: str, tmp_path: Path, *options: str) -> tuple[int, dict[str, Any
         "--log-file",
         "run.log",
         *options,
-        env=processes.environment(lab_url, password=WRONG_PASSWORD),
+        env=processes.environment(lab_url, password=WRONG_PASSWORD, **env),
         cwd=tmp_path,
     )
     assert "Traceback" not in done.stderr, done.stderr
@@ -62,13 +64,20 @@ def run(lab_url: str, tmp_path: Path, *options: str) -> tuple[int, dict[str, Any
     return done.returncode, report, done.stdout
 
 
-@pytest.mark.parametrize("limit", [None, 1])
+@pytest.mark.parametrize("given", ["default", "option", "config"])
 def test_a_wrong_password_stops_new_hosts_after_the_limit(
-    lab: processes.LabProcess, tmp_path: Path, limit: int | None
+    lab: processes.LabProcess, tmp_path: Path, given: str
 ) -> None:
-    options = () if limit is None else ("--auth-failure-limit", str(limit))
-    expected = 3 if limit is None else limit
-    code, report, stdout = run(lab.url, tmp_path, *options)
+    options: tuple[str, ...] = ()
+    env: dict[str, str] = {}
+    expected = 3
+    if given == "option":
+        options, expected = ("--auth-failure-limit", "1"), 1
+    elif given == "config":
+        config = tmp_path / "config.yml"
+        config.write_text("auth_failure_limit: 2\n")
+        env, expected = {"ACMERUN_CONFIG": str(config)}, 2
+    code, report, stdout = run(lab.url, tmp_path, *options, **env)
     assert code == 2
     hosts = report["hosts"]
     failed = sorted(n for n, h in hosts.items() if h["status"] == "failed")
