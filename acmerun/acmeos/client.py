@@ -109,7 +109,7 @@ class AcmeOSAPI:
         read_timeout: float = defaults.READ_TIMEOUT,
     ) -> None:
         """``BadAddress`` when ``hostname`` or ``port`` cannot be connected to."""
-        problem = transport.address_problem(hostname, port)
+        problem = transport.address_problem(hostname, port, hidden=(password,))
         if problem is not None:
             raise BadAddress(problem)
         self.hostname = hostname

@@ -136,6 +136,7 @@ class DeviceAPI:
         if not isinstance(username, str) or not isinstance(password, str):
             return error(400, "bad_request", "username and password must be strings")
         if (username, password) != self._credentials:
+            device.failed_logins += 1
             return error(401, "authentication_failed", "wrong username or password")
         token = secrets.token_urlsafe(24)
         sessions = device.sessions

@@ -56,6 +56,8 @@ class Device:
     sessions: dict[str, None] = field(default_factory=dict)
     #: intervals during which the device was down: [start, end or None], epoch seconds
     downtime: list[list[float | None]] = field(default_factory=list)
+    #: logins the device refused (wrong username or password) since the lab started
+    failed_logins: int = 0
 
     def info(self) -> DeviceInfo:
         """A snapshot of the device."""

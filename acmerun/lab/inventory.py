@@ -79,6 +79,7 @@ class InventoryAPI:
                     "up": device.up,
                     "hostname": device.hostname,
                     "port": device.port,
+                    "failed_logins": device.failed_logins,
                 }
                 for name, device in self._fleet().items()
             },
