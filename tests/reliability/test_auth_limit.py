@@ -38,9 +38,7 @@ def refused_logins(lab_url: str) -> int:
     return sum(int(d["failed_logins"]) for d in devices.values())
 
 
-def run(
-    lab_url: str, tmp_path: Path, *options: str, **env: str
-) -> tuple[int, dict[str, Any], str]:
+def run(lab_url: str, tmp_path: Path, *options: str, **env: str) -> tuple[int, dict[str, Any], str]:
     """The credentials runbook with a wrong password: (exit code, JSON report, stdout)."""
     done = processes.run_acmerun(
         str(RUNBOOKS / "credentials.yml"),
