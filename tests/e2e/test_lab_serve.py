@@ -138,6 +138,7 @@ def test_kill_9_leaves_a_loadable_state_file(
         (("--error-rate", "1.5"), "error_rate must be a probability between 0 and 1"),
         (("--install-failure-rate", "-0.5"), "install_failure_rate must be a probability"),
         (("--reboot-seconds", "-1"), "reboot_seconds must be a number of seconds >= 0"),
+        (("--post-upgrade-fault-rate", "2"), "post_upgrade_fault_rate must be a probability"),
         (("--host", "0.0.0.0"), "the lab listens on loopback only"),
         (("--sites", "many"), "'many' is not a valid integer"),
     ],
