@@ -164,7 +164,7 @@ class Lab:
         Each is ``{"device", "from", "to", "at", "result"}``: ``result`` is
         ``installed`` or ``failed``, ``at`` the epoch seconds it ended.
         """
-        return [dict(record) for record in self._installs]
+        return [dict(r) for r in list(self._installs)]  # list() at once: the loop may append
 
     def serve_forever(self, on_ready: Callable[[Lab], None] | None = None) -> None:
         """Serve in the foreground until SIGTERM or SIGINT, then stop cleanly.
