@@ -260,6 +260,8 @@ def test_lab_devices_and_downtime(lab: Any) -> None:
     info = lab.devices()["leaf07.earth"]
     assert devices["leaf07.earth"] == {
         "version": info.version,
+        "previous_version": None,
+        "faulted": False,
         "up": True,
         "hostname": info.hostname,
         "port": info.port,
