@@ -65,9 +65,8 @@ class Scope:
         found = []
         for name in sorted(set(names) - known):
             if name in self.later:
-                found.append(
-                    f"'{name}' is not defined yet: a later step registers it ({self.later[name]})"
-                )
+                where = self.later[name]
+                found.append(f"'{name}' is not defined yet: {where} registers it, and runs later")
             elif self.host_keys is None:
                 continue  # any other name may be a key of the hosts' data
             else:

@@ -33,7 +33,7 @@ REFUSED = {
     "register used before defined": (
         HEAD + "steps:\n  - task: acmeos.get_version\n    when: ver.os_version != '1'\n"
         "  - task: acmeos.get_version\n    register: ver\n",
-        "5:11: steps[0].when: 'ver' is not defined yet: a later step registers it (steps[1])",
+        "5:11: steps[0].when: 'ver' is not defined yet: steps[1] registers it, and runs later",
     ),
     "typo in when": (
         HEAD + "steps:\n  - task: acmeos.get_version\n    when: sitee == 'earth'\n",
