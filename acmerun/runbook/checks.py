@@ -7,10 +7,11 @@ it) and reports problems at the place they were written.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from acmerun.runbook.inventorycheck import inventory_problems
+from acmerun.runbook.inventorycheck import host_data_keys, inventory_problems
+from acmerun.runbook.names import GROUP_BY_NAMES, Scope, expression_names, template_names
 from acmerun.runbook.source import Path, Problem, Source, format_path
 from acmerun.runbook.tasks import (
     RESERVED_ARGS,
@@ -37,22 +38,26 @@ def _at(source: Source, path: Path, message: str, key: bool = False) -> Problem:
     return Problem(line, col, format_path(path[:-1] if key else path), message)
 
 
-def _templates(source: Source, value: Any, path: Path) -> Iterator[Problem]:
+def _templates(
+    source: Source, value: Any, path: Path, scope: Scope, more: frozenset[str] = frozenset()
+) -> Iterator[Problem]:
     if isinstance(value, str):
         if is_template(value):
-            for message in template_problems(value):
+            messages = template_problems(value) or scope.problems(template_names(value), more)
+            for message in messages:
                 yield _at(source, path, message)
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            yield from _templates(source, item, (*path, key))
+            yield from _templates(source, item, (*path, key), scope, more)
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            yield from _templates(source, item, (*path, i))
+            yield from _templates(source, item, (*path, i), scope, more)
 
 
-def _expression(source: Source, value: Any, path: Path) -> Iterator[Problem]:
+def _expression(source: Source, value: Any, path: Path, scope: Scope) -> Iterator[Problem]:
     if isinstance(value, str):
-        for message in expression_problems(value):
+        messages = expression_problems(value) or scope.problems(expression_names(value))
+        for message in messages:
             yield _at(source, path, message)
 
 
@@ -87,7 +92,7 @@ def _task(source: Source, step: Mapping[str, Any], path: Path) -> Iterator[Probl
             yield _at(source, path, message)
 
 
-def _step(source: Source, step: Any, path: Path) -> Iterator[Problem]:
+def _step(source: Source, step: Any, path: Path, scope: Scope) -> Iterator[Problem]:
     if not isinstance(step, Mapping):
         return
     yield from _task(source, step, path)
@@ -96,37 +101,63 @@ def _step(source: Source, step: Any, path: Path) -> Iterator[Problem]:
             if key in step:
                 message = f"'{key}' needs a 'task': a step with nested 'steps' has no {key}"
                 yield _at(source, (*path, key), message, key=True)
-    yield from _templates(source, step.get("args"), (*path, "args"))
-    yield from _expression(source, step.get("when"), (*path, "when"))
-    asserts = step.get("assert")
-    if isinstance(asserts, list):
-        for i, item in enumerate(asserts):
-            yield from _expression(source, item, (*path, "assert", i))
-    else:
-        yield from _expression(source, asserts, (*path, "assert"))
+    yield from _templates(source, step.get("args"), (*path, "args"), scope)
+    yield from _expression(source, step.get("when"), (*path, "when"), scope)
     register = step.get("register")
     if isinstance(register, str) and _IDENTIFIER.match(register) and register in RESERVED_NAMES:
         message = f"'{register}' is a reserved name in templates: register under another name"
         yield _at(source, (*path, "register"), message)
+    if isinstance(register, str) and "task" in step:
+        scope.registered.add(register)  # its own asserts see it: they run after the task
     children = step.get("steps")
-    if isinstance(children, list):
+    if isinstance(children, list):  # a group's asserts run after its steps
         for i, child in enumerate(children):
-            yield from _step(source, child, (*path, "steps", i))
+            yield from _step(source, child, (*path, "steps", i), scope)
+    asserts = step.get("assert")
+    if isinstance(asserts, list):
+        for i, item in enumerate(asserts):
+            yield from _expression(source, item, (*path, "assert", i), scope)
+    else:
+        yield from _expression(source, asserts, (*path, "assert"), scope)
 
 
-def semantic_problems(source: Source) -> list[Problem]:
-    """Every problem of a runbook document beyond what its JSON Schema checks."""
+def _registers(steps: Any, path: Path, found: dict[str, str]) -> dict[str, str]:
+    """Every ``register`` name of ``steps`` (nested ones too), with where it is first written."""
+    if not isinstance(steps, list):
+        return found
+    for i, step in enumerate(steps):
+        if isinstance(step, Mapping):
+            if isinstance(step.get("register"), str):
+                found.setdefault(step["register"], format_path((*path, i)))
+            _registers(step.get("steps"), (*path, i, "steps"), found)
+    return found
+
+
+def _scope(source: Source, extra_names: frozenset[str]) -> Scope:
+    data = source.data
+    given = data.get("vars")
+    names = frozenset(k for k in given if isinstance(k, str)) if isinstance(given, Mapping) else ()
+    later = _registers(data.get("steps"), ("steps",), {})
+    return Scope(frozenset(names), extra_names, host_data_keys(source), later)
+
+
+def semantic_problems(source: Source, extra_names: Iterable[str] = ()) -> list[Problem]:
+    """Every problem of a runbook document beyond what its JSON Schema checks.
+
+    ``extra_names`` are the names the command line defines (``-e``).
+    """
     data = source.data
     if not isinstance(data, Mapping):
         return []
     problems: list[Problem] = list(inventory_problems(source))
+    scope = _scope(source, frozenset(extra_names))
     strategy = data.get("strategy")
     if isinstance(strategy, Mapping) and isinstance(strategy.get("rolling"), Mapping):
         group_by = strategy["rolling"].get("group_by")
         path: Path = ("strategy", "rolling", "group_by")
-        problems.extend(_templates(source, group_by, path))
+        problems.extend(_templates(source, group_by, path, scope, GROUP_BY_NAMES))
     steps = data.get("steps")
     if isinstance(steps, list):
         for i, step in enumerate(steps):
-            problems.extend(_step(source, step, ("steps", i)))
+            problems.extend(_step(source, step, ("steps", i), scope))
     return problems

@@ -11,7 +11,7 @@ import copy
 import functools
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path as FsPath
 from typing import Any
@@ -164,7 +164,7 @@ def _required(source: Source, path: Path, key: str) -> str | None:
     return f"task '{step.get('task')}' needs the argument '{needed[0]}'"
 
 
-def _problems(source: Source) -> list[Problem]:
+def _problems(source: Source, extra_names: Iterable[str]) -> list[Problem]:
     if not isinstance(source.data, dict):
         kind = "a list" if isinstance(source.data, list) else _short(source.data)
         message = f"a runbook is a mapping of keys (name, steps, ...), not {kind}"
@@ -178,7 +178,7 @@ def _problems(source: Source) -> list[Problem]:
         if kind == "required" and (path, key) in suggested:
             continue
         problems.append(problem)
-    problems.extend(semantic_problems(source))
+    problems.extend(semantic_problems(source, extra_names))
     return problems
 
 
@@ -190,11 +190,14 @@ def _locator(source: Source, path: str) -> Any:
     return locate
 
 
-def load_runbook_text(text: str | bytes, path: str) -> Runbook:
-    """The runbook in ``text`` (``path`` names it in errors); raises ``RunbookInvalid``."""
+def load_runbook_text(text: str | bytes, path: str, extra_names: Iterable[str] = ()) -> Runbook:
+    """The runbook in ``text`` (``path`` names it in errors); raises ``RunbookInvalid``.
+
+    ``extra_names`` are the variables the command line sets (``-e``): templates may read them.
+    """
     source, problems = parse(text)
     if source is not None:
-        problems = problems + _problems(source)
+        problems = problems + _problems(source, extra_names)
     if problems or source is None:
         raise RunbookInvalid([p.render(path) for p in sorted(set(problems))])
     return Runbook.create(source.data, path, _locator(source, path))
@@ -207,10 +210,10 @@ def _read(path: str) -> bytes:
         raise RunbookInvalid([f"{path}: cannot read the file: {error.strerror or error}"]) from None
 
 
-def load_runbook(path: str | os.PathLike[str]) -> Runbook:
+def load_runbook(path: str | os.PathLike[str], extra_names: Iterable[str] = ()) -> Runbook:
     """The runbook in the file at ``path``; raises ``RunbookInvalid`` with every error."""
     name = os.fspath(path)
-    return load_runbook_text(_read(name), name)
+    return load_runbook_text(_read(name), name, extra_names)
 
 
 def _runbook_files(path: str) -> list[str]:
@@ -223,7 +226,9 @@ def _runbook_files(path: str) -> list[str]:
     return found
 
 
-def validate_paths(paths: Sequence[str]) -> tuple[list[str], list[str]]:
+def validate_paths(
+    paths: Sequence[str], extra_names: Iterable[str] = ()
+) -> tuple[list[str], list[str]]:
     """(runbook files checked, every error line) for files and folders (*.yml, *.yaml)."""
     checked: list[str] = []
     errors: list[str] = []
@@ -231,7 +236,7 @@ def validate_paths(paths: Sequence[str]) -> tuple[list[str], list[str]]:
         for file in _runbook_files(path):
             checked.append(file)
             try:
-                load_runbook(file)
+                load_runbook(file, extra_names)
             except RunbookInvalid as invalid:
                 errors.extend(invalid.errors)
     return checked, errors
