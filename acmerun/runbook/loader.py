@@ -11,7 +11,7 @@ import copy
 import functools
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path as FsPath
 from typing import Any
@@ -69,8 +69,37 @@ def _message(error: ValidationError) -> str:
         if names == ["integer"] and isinstance(instance, float) and whole:
             return f"{instance!r} is not an integer: write {int(instance)}"
         return f"{_short(error.instance)} is not of type {', '.join(repr(t) for t in names)}"
+    own = _OWN.get(str(error.validator))
+    if own is not None:
+        return own(_short(error.instance), error.validator_value)
     text = repr(error.instance)
     return error.message.replace(text, _short(error.instance)) if len(text) > 60 else error.message
+
+
+def _one_of(values: Any) -> str:
+    return ", ".join(repr(v) for v in values)
+
+
+#: acmerun's own words for a broken constraint, ``(the value, the constraint) -> message``,
+#: the same whatever the jsonschema release
+_OWN: dict[str, Callable[[str, Any], str]] = {
+    "maximum": lambda v, n: f"{v} is more than the largest allowed, {n}",
+    "minimum": lambda v, n: f"{v} is less than the smallest allowed, {n}",
+    "exclusiveMaximum": lambda v, n: f"{v} is too large: it must be less than {n}",
+    "exclusiveMinimum": lambda v, n: f"{v} is too small: it must be more than {n}",
+    "minLength": lambda v, n: f"{v} should be non-empty" if n == 1 else f"{v} is shorter than {n}",
+    "maxLength": lambda v, n: f"{v} is longer than {n} characters",
+    "minItems": lambda v, n: f"{v} should be non-empty" if n == 1 else f"{v} has fewer than {n}",
+    "maxItems": lambda v, n: f"{v} has more than {n} items",
+    "minProperties": lambda v, n: f"{v} should be non-empty" if n == 1 else f"{v} is too small",
+    "uniqueItems": lambda v, n: f"{v} has an item more than once",
+    "enum": lambda v, n: f"{v} is not one of {_one_of(n)}",
+    "const": lambda v, n: f"{v} is not {n!r}",
+    "pattern": lambda v, n: f"{v} does not match the pattern {n!r}",
+    "required": lambda v, n: "",  # replaced below: the key that is missing
+    "anyOf": lambda v, n: f"{v} is none of the forms allowed here (see docs/runbook-reference.md)",
+    "oneOf": lambda v, n: f"{v} is none of the forms allowed here (see docs/runbook-reference.md)",
+}
 
 
 def _deepest(error: ValidationError) -> list[ValidationError]:
@@ -134,8 +163,8 @@ def _explain(source: Source, error: ValidationError) -> Iterator[_Found]:
         message = _message(error)
     key = None
     if error.validator == "required":
-        key = message.split("'")[1]
-        message = _required(source, path, key) or message
+        key = error.message.split("'")[1]
+        message = _required(source, path, key) or f"'{key}' is a required property"
     yield path, str(error.validator), key, Problem(line, col, where, message)
 
 

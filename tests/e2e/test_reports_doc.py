@@ -1,4 +1,5 @@
-"""docs/reports.md's JSON example has the keys and the target line of a real run's report."""
+"""docs/reports.md against real runs: the JSON example's keys and target line, the recap's
+unreachable host and the host its group held back."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import json
 import os
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from tests.support.processes import REPO, run_acmerun
+from tests.support.processes import REPO, environment, run_acmerun
 
 DOC = REPO / "docs" / "reports.md"
 
@@ -28,3 +31,19 @@ def test_the_json_example_matches_a_real_report(tmp_path: Path) -> None:
     real = json.loads(report.read_text(encoding="utf-8"))
     assert sorted(example) == sorted(real)
     assert example["target"] == real["target"]
+
+
+def test_the_recap_example_shows_an_unreachable_host_as_a_real_run_does(
+    make_lab: Callable[..., Any], tmp_path: Path
+) -> None:
+    text = DOC.read_text(encoding="utf-8")
+    block = re.search(r"## Terminal recap\n\n```\n(.*?)```", text, flags=re.DOTALL)
+    assert block is not None
+    shown = [" ".join(line.split()) for line in block.group(1).splitlines()]
+    lab = make_lab(sites=["earth"], leaves=4, dead=["edge00.*"])
+    run = run_acmerun("runbooks/upgrade-earth.yml", env=environment(lab.url), cwd=REPO, timeout=300)
+    assert run.returncode == 3, run.stderr
+    real = [" ".join(line.split()) for line in run.stdout.splitlines()]
+    for line in shown:
+        if line.startswith(("edge00.earth", "edge01.earth")):
+            assert line in real, (line, real)

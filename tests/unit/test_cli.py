@@ -72,7 +72,7 @@ def test_run_help_lists_the_run_options() -> None:
     ("args", "message"),
     [
         (["--workers", "0"], "Invalid value for '-w' / '--workers': 0 is not in the range x>=1."),
-        (["--bogus"], "No such option '--bogus'"),
+        (["--bogus"], "No such option"),
         (["--wait-lock", "soon"], "Invalid value for '--wait-lock': 'soon' is not a valid float"),
         (["--detailed-exitcode"], "--detailed-exitcode only has a meaning with --check"),
         (["-e", "oops"], "-e 'oops': expected KEY=VALUE, @FILE or a JSON mapping"),
