@@ -288,3 +288,19 @@ def test_live_progress_on_a_terminal_only_and_never_with_quiet(
     assert (code, output) == (0, b"")
     piped = acmerun(str(DATA / "audit.yml"), env=env, cwd=tmp_path)
     assert "ETA" not in piped.stdout
+
+
+def test_in_a_pipe_failures_are_lines_before_the_recap_and_there_is_no_live_line(
+    make_lab: Callable[..., Any], tmp_path: Path
+) -> None:
+    lab = make_lab(sites=["earth"], dead=["spine03.*"])
+    run = acmerun(str(DATA / "audit.yml"), env=lab_environment(lab.url), cwd=tmp_path)
+    assert run.returncode == 3
+    lines = run.stdout.splitlines()
+    failure = next(i for i, line in enumerate(lines) if line.startswith("unreachable: "))
+    assert lines[failure].startswith("unreachable: spine03.earth | ")
+    assert failure < next(i for i, line in enumerate(lines) if line.startswith("RECAP: "))
+    assert "\x1b" not in run.stdout and "\r" not in run.stdout and " ETA " not in run.stdout
+    # -q: the recap alone, for cron mail
+    quiet = acmerun(str(DATA / "audit.yml"), "-q", env=lab_environment(lab.url), cwd=tmp_path)
+    assert not any(line.startswith("unreachable: ") for line in quiet.stdout.splitlines())
