@@ -98,8 +98,9 @@ def test_ctrl_c_notice_is_a_line_of_its_own(fleet: processes.LabProcess, tmp_pat
     )
     screen = run.screen()
     # the notice is longer than the terminal is wide: it wraps, whole, on lines of its own
-    at = next(i for i, line in enumerate(screen) if line.startswith("acmerun: SIGINT"))
-    shown = screen[at] + screen[at + 1]
+    starts = [i for i, line in enumerate(screen) if line.startswith("acmerun: SIGINT")]
+    assert len(starts) == 1, screen
+    shown = screen[starts[0]] + screen[starts[0] + 1]
     assert shown == notice, screen
     assert not any(" ETA " in line or "in flight:" in line for line in screen), screen
     assert any(line.startswith("run interrupted: ") for line in screen), screen
