@@ -19,6 +19,7 @@ import pytest
 
 from tests.support import processes
 from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
+from tests.support.junit import assert_valid_junit
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 EARTH_HOSTS = 106
@@ -89,7 +90,7 @@ def test_dead_edge_exits_3_with_every_host_in_both_reports(
         "not started: edge00.earth in redundancy group earth-edge-10 was unreachable"
     )
     assert report["exit_code"] == 3
-    suites = ET.parse(tmp_path / "run.xml").getroot()
+    suites = assert_valid_junit(tmp_path / "run.xml")
     cases = suites.iter("testcase")
     assert {c.get("classname", "") + c.get("name", "") for c in cases}
     assert "edge00.earth" in (tmp_path / "run.xml").read_text()
