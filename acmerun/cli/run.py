@@ -100,6 +100,13 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     help="Print nothing when every host is ok or changed; the recap otherwise (for cron).",
 )
 @click.option(
+    "-v",
+    "--verbose",
+    "verbosity",
+    count=True,
+    help="Print every step's status and duration as its host is done; -vv also its result.",
+)
+@click.option(
     "--log-file",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
@@ -157,6 +164,7 @@ def run_command(
     report_dir: Path | None,
     junit: Path | None,
     quiet: bool,
+    verbosity: int,
     log_file: Path | None,
     config_file: Path | None,
     no_color: bool,
@@ -211,6 +219,7 @@ def run_command(
         report_dir=report_dir,
         junit=junit,
         quiet=quiet,
+        verbosity=verbosity,
         no_color=no_color or bool(os.environ.get("NO_COLOR")),
         log_file=log_file,
         config=config,

@@ -3,7 +3,9 @@
 One ``<testsuite>`` named after the runbook, inside a ``<testsuites>`` root.
 Each host's innermost steps are test cases (``classname`` = host, ``name`` =
 step path such as ``post-checks > get_version``). ``failed`` and ``unreachable``
-become ``<failure>``, ``skipped`` and ``interrupted`` become ``<skipped>``. A host
+become ``<failure>``, ``skipped`` becomes ``<skipped>`` with its reason, and what
+an interrupted run did not finish becomes ``<error>`` (CI counts it as not
+successful). A failure ``ignore_errors`` let pass is a passed test case. A host
 with no steps (skipped, interrupted or unreachable before its first step) gets
 one test case named after the runbook, so every host is counted. The mapping
 is documented in ``docs/reports.md``.
@@ -17,12 +19,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
 
-from acmerun.outcome import FAILURES, HostOutcome, RunOutcome, Status, leaves
+from acmerun.outcome import FAILURES, HostOutcome, RunOutcome, Status
 from acmerun.report.atomic import as_utc, write_atomic
+from acmerun.report.steps import host_leaves, skip_reason
 from acmerun.secrets import Redactor
 
-_FAILURE = FAILURES
-_SKIPPED = (Status.SKIPPED, Status.INTERRUPTED)
+_FAILURE = frozenset(s.value for s in FAILURES)
+_NOT_RUN = (Status.SKIPPED, Status.INTERRUPTED)
 
 # characters XML 1.0 cannot carry at all, even escaped
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -61,10 +64,10 @@ def junit_xml(outcome: RunOutcome, *, secrets: Iterable[str | None] = ()) -> str
     ):
         ET.SubElement(properties, "property", name=key, value=clean(value))
 
-    tests = failures = skipped = 0
+    tests = failures = errors = skipped = 0
     for host_name in sorted(outcome.hosts):
         host = outcome.hosts[host_name]
-        for case_name, status, seconds, error in _cases(host, suite_name):
+        for case_name, kind, seconds, error in _cases(host, suite_name):
             case = ET.SubElement(
                 suite,
                 "testcase",
@@ -73,43 +76,58 @@ def junit_xml(outcome: RunOutcome, *, secrets: Iterable[str | None] = ()) -> str
                 time=_seconds(seconds),
             )
             tests += 1
-            text = clean(error or status.value)
-            if status in _FAILURE and host.status not in _FAILURE:
-                # ignore_errors: the step failed but the host did not
-                ET.SubElement(case, "system-out").text = f"{status.value} (ignored): {text}"
-            elif status in _FAILURE:
+            text = clean(error or kind)
+            if kind in ("ignored", "rescued"):
+                # the step failed but the run went on as if it had not: the test case passes
+                ET.SubElement(case, "system-out").text = f"failed ({kind}): {text}"
+            elif kind in _FAILURE:
                 failures += 1
-                element = ET.SubElement(case, "failure", message=_message(text), type=status.value)
+                element = ET.SubElement(case, "failure", message=_message(text), type=kind)
                 element.text = text
-            elif status in _SKIPPED:
+            elif kind == Status.INTERRUPTED.value:
+                errors += 1
+                element = ET.SubElement(case, "error", message=_message(text), type=kind)
+                element.text = text
+            elif kind == Status.SKIPPED.value:
                 skipped += 1
                 ET.SubElement(case, "skipped", message=_message(text))
-            elif status is Status.CHANGED:
+            elif kind == Status.CHANGED.value:
                 ET.SubElement(case, "system-out").text = "changed"
 
     counts = {
         "tests": str(tests),
         "failures": str(failures),
-        "errors": "0",
-        "skipped": str(skipped),
+        "errors": str(errors),
         "time": _seconds(wall),
     }
     suite.attrib.update(counts)
+    suite.set("skipped", str(skipped))
     suite.set("timestamp", as_utc(outcome.started).strftime("%Y-%m-%dT%H:%M:%S"))
+    # the schema CI readers validate against has no ``skipped`` on ``<testsuites>``
     root = ET.Element("testsuites", {"name": suite_name, **counts})
     root.append(suite)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, "unicode") + "\n"
 
 
-def _cases(host: HostOutcome, run_name: str) -> list[tuple[str, Status, float, str | None]]:
-    """(test name, status, seconds, error) for each test case of one host."""
-    cases = [(path, s.status, s.duration, s.error) for path, s in leaves(host.steps)]
-    statuses = {status for _, status, _, _ in cases}
+def _cases(host: HostOutcome, run_name: str) -> list[tuple[str, str, float, str | None]]:
+    """(test name, kind, seconds, text) for each test case of one host.
+
+    ``kind`` is a status's name, ``ignored`` or ``rescued`` (``report.steps``); the
+    text of a skipped or interrupted step is why it did not run.
+    """
+    cases: list[tuple[str, str, float, str | None]] = []
+    for leaf in host_leaves(host):
+        step = leaf.step
+        text = step.error
+        if step.status in _NOT_RUN:
+            text = skip_reason(step, host)
+        cases.append((leaf.path, leaf.kind, step.duration, text))
+    kinds = {kind for _, kind, _, _ in cases}
     if not cases or (
-        host.status not in (Status.OK, Status.CHANGED) and host.status not in statuses
+        host.status not in (Status.OK, Status.CHANGED) and host.status.value not in kinds
     ):
-        cases.append((run_name, host.status, host.duration if not cases else 0.0, host.error))
+        cases.append((run_name, host.status.value, host.duration if not cases else 0.0, host.error))
     return cases
 
 

@@ -1,7 +1,11 @@
 """The live progress display of a run, shown on a terminal while hosts are worked on.
 
-    upgrade-earth ━━━━━━━━━━━━━━━━━━━━━━━━╺━━━━━━━━━━━━━━━━  53/106 hosts  0:00:12  ETA 0:00:11
-    ok=40 changed=10 failed=2 unreachable=1 skipped=0 interrupted=0  in flight: 4 hosts, 3 groups
+    upgrade-earth ━━━━━━━━━━━━━━━━━━━━━╺━━━━━━━━━━━━━━ 53/106 hosts 0:00:12 ETA 0:00:11
+    ok=40 changed=10 failed=2 unreachable=1  in flight: 4 hosts, 3 groups
+
+Both lines fit the terminal's width (80 columns included) with the counts and
+the ETA whole: the title is shortened, then the bar, and statuses no host has
+yet are left out.
 
 It reads a ``ProgressRecorder`` a few times per second from rich's own refresh
 thread, so worker threads never wait for the screen. It is transient: it is
@@ -11,9 +15,12 @@ terminal and ``--quiet`` is not given; disabled, it does nothing at all.
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextlib import suppress
 from types import TracebackType
+from typing import TextIO
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -21,12 +28,26 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from acmerun.outcome import STATUSES
+from acmerun.outcome import STATUSES, HostOutcome, Status
 from acmerun.plugins.processors.progress import ProgressRecorder, ProgressSnapshot
-from acmerun.report.recap import STATUS_STYLE
-from acmerun.secrets import printable
+from acmerun.report.recap import COLUMN_STYLE, STATUS_STYLE, format_duration
+from acmerun.report.steps import host_failures, host_leaves, skip_reason
+from acmerun.secrets import Redactor, printable
 
 _BAR_WIDTH = 40
+_BAR_MIN = 10
+#: the width rendered for when there is no console (a terminal's usual)
+_WIDTH = 80
+#: a result shown by ``-vv`` is cut after this many characters
+_VALUE_MAX = 2000
+
+
+class ReaderConsole(Console):
+    """A console whose reader may go away (``| head``): then it prints nothing more."""
+
+    def on_broken_pipe(self) -> None:
+        """Not rich's exit: the run goes on, its reports and exit code matter more."""
+        self.quiet = True
 
 
 class LiveProgress:
@@ -65,7 +86,7 @@ class LiveProgress:
                 refresh_per_second=self.refresh_per_second,
                 transient=True,
             )
-            self._live.start()
+            self._live.start(refresh=True)
         return self
 
     def __exit__(
@@ -78,36 +99,58 @@ class LiveProgress:
         if live is not None:
             live.stop()
 
+    def notices(self, notices: Iterable[tuple[TextIO, str]]) -> None:
+        """Print each (stream, line) on its own line: above the display when it is shown."""
+        for err, line in notices:
+            live = self._live
+            with suppress(OSError, ValueError):
+                if live is not None and err.isatty():
+                    live.console.print(Text(line), soft_wrap=True, highlight=False)
+                else:
+                    print(line, file=err, flush=True)
+
     def render(self) -> RenderableType:
-        """What the display shows now."""
+        """What the display shows now: two lines, each within the console's width."""
         snap = self.recorder.snapshot()
         elapsed = time.monotonic() - self._started
+        width = self.console.width if self.console is not None else _WIDTH
+        timing = f"{snap.done}/{snap.total} hosts {_clock(elapsed)}"
+        eta = _eta(snap, elapsed)
+        timing += f" ETA {_clock(eta)}" if eta is not None else " ETA -:--:--"
+        # the counts and the ETA are kept whole; the title, then the bar, give way first
+        room = width - 1 - len(timing) - 1
+        title = printable(self.title)
+        bar_width = max(0, min(_BAR_WIDTH, room - (len(title) + 1 if title else 0)))
+        if bar_width < _BAR_MIN:
+            bar_width = min(_BAR_MIN, room) if room >= _BAR_MIN else 0
+        title_room = room - bar_width - (1 if bar_width else 0)
         head = Table.grid(padding=(0, 1))
         cells: list[RenderableType] = []
-        if self.title:
-            head.add_column(no_wrap=True, overflow="ellipsis", max_width=40)
-            cells.append(Text(printable(self.title), style="bold"))
+        if title and title_room >= 4:
+            shown = title if len(title) <= title_room else title[: title_room - 1] + "…"
+            head.add_column(no_wrap=True)
+            cells.append(Text(shown, style="bold"))
+        if bar_width:
+            head.add_column(no_wrap=True, width=bar_width)
+            bar = ProgressBar(total=max(snap.total, 1), completed=snap.done, width=bar_width)
+            cells.append(bar)
         head.add_column(no_wrap=True)
-        head.add_column(no_wrap=True)
-        cells.append(ProgressBar(total=max(snap.total, 1), completed=snap.done, width=_BAR_WIDTH))
-        timing = f"{snap.done}/{snap.total} hosts  {_clock(elapsed)}"
-        eta = _eta(snap, elapsed)
-        if eta is not None:
-            timing += f"  ETA {_clock(eta)}"
         cells.append(Text(timing))
         head.add_row(*cells)
 
         counts = Text(no_wrap=True, overflow="ellipsis")
         for status in STATUSES:
             n = snap.counts.get(status, 0)
-            if counts:
-                counts.append(" ")
-            counts.append(f"{status.value}={n}", style=STATUS_STYLE[status] if n else "")
+            if n or status is Status.OK:
+                if counts:
+                    counts.append(" ")
+                counts.append(f"{status.value}={n}", style=STATUS_STYLE[status] if n else "")
         flight = f"  in flight: {snap.in_flight} hosts"
         groups = self._groups()
         if groups is not None:
             flight += f", {groups} groups"
         counts.append(flight)
+        counts.truncate(width - 1, overflow="ellipsis")
         return Group(head, counts)
 
     def _groups(self) -> int | None:
@@ -131,3 +174,79 @@ def _clock(seconds: float) -> str:
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+class HostLines:
+    """Prints each host's news as the host is done, one line per step: failures always.
+
+    ``verbosity`` 1 (``-v``) prints every step's status and duration, 2 (``-vv``)
+    adds each step's result (what ``register`` keeps). Lines go through
+    ``console``: above a live display when one is shown, as plain lines
+    otherwise. Every text is masked, then shown with its control characters
+    escaped. Called from worker threads; rich's console serializes the prints.
+    """
+
+    def __init__(
+        self,
+        console: Console,
+        *,
+        verbosity: int = 0,
+        secrets: Iterable[str | None] = (),
+        color: bool = True,
+    ) -> None:
+        self.console = console
+        self.verbosity = verbosity
+        self.redactor = Redactor(secrets)
+        self.color = color
+
+    def __call__(self, host: HostOutcome) -> None:
+        """Print the lines of one host that is done."""
+        lines = self.lines(host)
+        if not lines:
+            return
+        with suppress(OSError, ValueError):
+            self.console.print(Text("\n").join(lines), soft_wrap=True, highlight=False)
+
+    def lines(self, host: HostOutcome) -> list[Text]:
+        """The lines ``host`` prints at this verbosity."""
+        name = printable(host.name)
+        found: list[Text] = []
+        if self.verbosity:
+            for leaf in host_leaves(host):
+                detail = leaf.step.error or ""
+                if leaf.step.status in (Status.SKIPPED, Status.INTERRUPTED):
+                    detail = skip_reason(leaf.step, host)
+                found.extend(
+                    self._line(leaf.kind, name, leaf.path, detail, duration=leaf.step.duration)
+                )
+                if self.verbosity > 1 and leaf.step.result is not None:
+                    found.append(self._styled(f"    result: {self._value(leaf.step.result)}"))
+            if not host.steps and host.error:
+                found.extend(self._line(host.status.value, name, "", host.error))
+            return found
+        for path, status, error in host_failures(host):
+            found.extend(self._line(status.value, name, path, error))
+        return found
+
+    def _line(
+        self, kind: str, name: str, path: str, detail: str, duration: float | None = None
+    ) -> list[Text]:
+        where = f"{kind}: {name}" + (f" | {printable(path)}" if path else "")
+        if duration is not None:
+            where += f" ({format_duration(duration)})"
+        first, *rest = self.redactor.text(detail).splitlines() or [""]
+        line = self._styled(where, COLUMN_STYLE.get(kind, ""))
+        if first:
+            line.append(f" | {printable(first)}")
+        return [line, *(self._styled(f"    {printable(more)}") for more in rest)]
+
+    def _value(self, value: object) -> str:
+        try:
+            text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+        except (TypeError, ValueError):
+            text = repr(value)
+        text = printable(self.redactor.text(text))
+        return text if len(text) <= _VALUE_MAX else text[: _VALUE_MAX - 3] + "..."
+
+    def _styled(self, text: str, style: str = "") -> Text:
+        return Text(text, style=style if self.color else "", no_wrap=True)

@@ -1,18 +1,19 @@
 """The terminal recap printed at the end of every run, in the spirit of Ansible's PLAY RECAP.
 
     RECAP: Upgrade earth to AcmeOS 5.4.1 (CHECK MODE) ******************************
-    edge00.earth  : ok=0 changed=0 failed=0 unreachable=1 skipped=0
-    edge01.earth  : ok=2 changed=1 failed=0 unreachable=0 skipped=0
+    edge00.earth  : ok=0 changed=0 failed=0 unreachable=1 skipped=0 rescued=0 ignored=0
+    edge01.earth  : ok=2 changed=1 failed=0 unreachable=0 skipped=0 rescued=0 ignored=0
 
     FAILURES ************************************************************************
     edge00.earth | pre-check resources | cannot connect to 127.0.0.1:40001
 
     TOTALS **************************************************************************
-    2 hosts: ok=0 changed=1 failed=0 unreachable=1 skipped=0 interrupted=0
+    hosts: 2 ok=0 changed=1 failed=0 unreachable=1 skipped=0 interrupted=0
     wall time: 12.3s
 
-A host's counts are its steps by status (the innermost steps, nested ones
-included). Lines are never wrapped by acmerun, so ``grep`` and cron mail see
+A host's counts are its steps in Ansible's terms (``report.steps``: ``ok``
+includes changed steps, an ignored failure is ``ignored``); TOTALS counts hosts
+by status. Lines are never wrapped by acmerun, so ``grep`` and cron mail see
 one line per host whatever the terminal width. Host names and every text a
 task or device gave are masked first, then shown with their control
 characters escaped (``\\x1b``, ``\\n``): nothing a device sends can redraw the
@@ -22,14 +23,14 @@ terminal or forge a line of the recap. Host and step names are never masked.
 from __future__ import annotations
 
 import io
-from collections import Counter
 from collections.abc import Iterable
 from typing import Literal
 
 from rich.console import Console
 from rich.text import Text
 
-from acmerun.outcome import STATUSES, HostOutcome, RunOutcome, Status, leaves
+from acmerun.outcome import STATUSES, RunOutcome, Status
+from acmerun.report.steps import COLUMNS, host_counts, host_failures, host_leaves, skip_reason
 from acmerun.secrets import Redactor, printable
 
 #: ``all`` prints a line for every host; ``problems`` only for hosts not ok or changed
@@ -46,8 +47,11 @@ STATUS_STYLE: dict[Status, str] = {
     Status.RESCUED: "blue",
 }
 
-#: the step counts on a host line, in this order (``interrupted`` only when a run has any)
-_LINE_STATUSES = (Status.OK, Status.CHANGED, Status.FAILED, Status.UNREACHABLE, Status.SKIPPED)
+#: the colors of a host line's columns
+COLUMN_STYLE: dict[str, str] = {
+    **{s.value: style for s, style in STATUS_STYLE.items()},
+    "ignored": "cyan",
+}
 
 _RULE_WIDTH = 80
 _NAME_WIDTH_MAX = 40
@@ -94,11 +98,6 @@ def render_recap(
     return buffer.getvalue()
 
 
-def step_counts(host: HostOutcome) -> Counter[Status]:
-    """How many of the host's innermost steps ended in each status."""
-    return Counter(step.status for _, step in leaves(host.steps))
-
-
 def format_duration(seconds: float) -> str:
     """``12.3s``, ``4m05s``, ``2h01m40s``."""
     if seconds < 60:
@@ -129,14 +128,13 @@ def recap_lines(
         head = f"{title} "
         return styled(head + "*" * max(3, width - len(head)), "bold")
 
-    counts = {name: step_counts(h) for name, h in outcome.hosts.items()}
-    line_statuses: tuple[Status, ...] = _LINE_STATUSES
+    counts = {name: host_counts(h) for name, h in outcome.hosts.items()}
+    columns: tuple[str, ...] = COLUMNS
     if outcome.interrupted or any(
-        outcome.hosts[n].status is Status.INTERRUPTED or c[Status.INTERRUPTED]
-        for n, c in counts.items()
+        outcome.hosts[n].status is Status.INTERRUPTED or c["interrupted"] for n, c in counts.items()
     ):
-        line_statuses = (*_LINE_STATUSES, Status.INTERRUPTED)
-    digits = {s: max((len(str(c[s])) for c in counts.values()), default=1) for s in line_statuses}
+        columns = (*COLUMNS, "interrupted")
+    digits = {k: max((len(str(c[k])) for c in counts.values()), default=1) for k in columns}
 
     title = f"RECAP: {printable(redactor.text(outcome.name))}"
     if outcome.check:
@@ -155,12 +153,12 @@ def recap_lines(
         line.append_text(styled(shown_as[name].ljust(name_width), STATUS_STYLE[host.status]))
         line.append(" :")
         c = counts[name]
-        for status in line_statuses:
-            n = c[status]
-            cell = f"{status.value}={n}".ljust(len(status.value) + 1 + digits[status])
+        for column in columns:
+            n = c[column]
+            cell = f"{column}={n}".ljust(len(column) + 1 + digits[column])
             line.append(" ")
-            line.append_text(styled(cell, STATUS_STYLE[status] if n else ""))
-        if host.status in (Status.SKIPPED, Status.INTERRUPTED) and not c[host.status]:
+            line.append_text(styled(cell, COLUMN_STYLE[column] if n else ""))
+        if host.status in (Status.SKIPPED, Status.INTERRUPTED) and not c[host.status.value]:
             reason = printable(_first_line(redactor.text(host.error or "")))
             note = f"  {host.status.value}" + (f": {reason}" if reason else "")
             line.append_text(styled(note, STATUS_STYLE[host.status]))
@@ -171,24 +169,33 @@ def recap_lines(
         noun = "host" if hidden == 1 else "hosts"
         lines.append(styled(f"({hidden} {noun} ok or changed not shown)", "dim"))
 
-    failures = outcome.failures()
+    failures = [(n, *f) for n in names for f in host_failures(outcome.hosts[n])]
     if failures:
         lines.append(Text())
         lines.append(rule("FAILURES"))
-        for host_name, path, error in failures:
-            style = STATUS_STYLE[outcome.hosts[host_name].status]
+        for host_name, path, status, error in failures:
             first, *rest = redactor.text(error).splitlines() or [""]
             name = printable(host_name)
             where = f"{name} | {printable(path)}" if path else name
-            line = styled(where, style)
+            line = styled(where, STATUS_STYLE[status])
             line.append(f" | {printable(first)}")
             lines.append(line)
             lines.extend(styled(f"    {printable(more)}") for more in rest)
 
+    skipped = _skipped_steps(outcome)
+    if skipped:
+        lines.append(Text())
+        lines.append(rule("SKIPPED"))
+        for (path, reason), n in skipped.items():
+            noun = "host" if n == 1 else "hosts"
+            entry = styled(printable(path), STATUS_STYLE[Status.SKIPPED])
+            entry.append(f" | {printable(_first_line(redactor.text(reason)))} | {n} {noun}")
+            lines.append(entry)
+
     totals = outcome.totals()
     lines.append(Text())
     lines.append(rule("TOTALS"))
-    total_line = styled(f"{len(outcome.hosts)} hosts:")
+    total_line = styled(f"hosts: {len(outcome.hosts)}")
     for status in STATUSES:
         n = totals[status.value]
         total_line.append(" ")
@@ -200,6 +207,18 @@ def recap_lines(
         unfinished = totals[Status.INTERRUPTED.value]
         lines.append(styled(f"run interrupted: {unfinished} hosts did not finish", "bold magenta"))
     return lines
+
+
+def _skipped_steps(outcome: RunOutcome) -> dict[tuple[str, str], int]:
+    """(step path, reason) of every skipped step, with how many hosts skipped it, in run order."""
+    found: dict[tuple[str, str], int] = {}
+    for name in sorted(outcome.hosts):
+        host = outcome.hosts[name]
+        for leaf in host_leaves(host):
+            if leaf.step.status is Status.SKIPPED:
+                key = (leaf.path, skip_reason(leaf.step, host))
+                found[key] = found.get(key, 0) + 1
+    return found
 
 
 def _first_line(text: str) -> str:

@@ -125,16 +125,20 @@ class HostRun:
     def run_steps(self, task: Task, steps: Sequence[CompiledStep]) -> list[Ran]:
         """Run ``steps`` in order; after a stop, the rest are skipped (or interrupted)."""
         ran: list[Ran] = []
-        stopped = False
+        stopped: Ran | None = None
         for cs in steps:
-            if stopped or self.stop.interrupted:
-                status = Status.SKIPPED if stopped else Status.INTERRUPTED
-                outcome = StepOutcome(name=cs.step.name, task=cs.step.label, status=status)
-                ran.append(Ran(outcome, Status.OK, stop=stopped))
+            if stopped is not None or self.stop.interrupted:
+                if stopped is not None:
+                    how = "was unreachable" if stopped.counts is Status.UNREACHABLE else "failed"
+                    reason = f"not run: {stopped.outcome.name} {how}"
+                    outcome = not_reached(cs, Status.SKIPPED, reason)
+                else:
+                    outcome = not_reached(cs, Status.INTERRUPTED, "not run: run interrupted")
+                ran.append(Ran(outcome, Status.OK, stop=stopped is not None))
                 continue
             one = self.run_step(task, cs)
             ran.append(one)
-            stopped = one.stop
+            stopped = one if one.stop else None
         return ran
 
     def run_step(self, task: Task, cs: CompiledStep) -> Ran:
@@ -145,8 +149,8 @@ class HostRun:
         kept = len(task.results)
         try:
             if cs.when is not None and not self._holds(cs.when, "when"):
-                outcome.status = Status.SKIPPED
-                return Ran(outcome, Status.OK)
+                skipped = not_reached(cs, Status.SKIPPED, f"when false: {cs.when.source}")
+                return Ran(skipped, Status.OK)
             self._attempts(task, cs, outcome)
         except _Failure as failure:
             outcome.status = failure.status
@@ -285,6 +289,12 @@ class HostRun:
         # a broken connection may fail to close; the retry reconnects anyway
         with contextlib.suppress(Exception):
             self.host.close_connections()
+
+
+def not_reached(cs: CompiledStep, status: Status, reason: str) -> StepOutcome:
+    """The outcome of a step that did not run, nested steps included (the same shape as run)."""
+    children = [not_reached(c, status, reason) for c in cs.children]
+    return StepOutcome(cs.step.name, cs.step.label, status, error=reason, steps=children)
 
 
 def _unfail(result: Result | MultiResult) -> None:

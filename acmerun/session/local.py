@@ -2,13 +2,14 @@
 
 The task runs in a worker thread while the main thread waits on it in short
 slices, so SIGINT and SIGTERM are handled at once (``session.signals``). Live
-progress is shown on a terminal unless ``--quiet``.
+progress is shown on a terminal unless ``--quiet``; each host's failures (every
+step with ``-v``) are printed as the host is done, above it.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -16,6 +17,7 @@ from acmerun.outcome import HostOutcome
 from acmerun.plugins.processors import Processor
 from acmerun.results import decode
 from acmerun.session.record import PreparedRun
+from acmerun.session.signals import held_notices
 
 if TYPE_CHECKING:
     from nornir.core.inventory import Host
@@ -31,13 +33,12 @@ class LocalExecutor:
     def execute(self, run: PreparedRun, out: TextIO) -> dict[str, HostOutcome]:
         """Run every selected host; an outcome for each, whatever happened to it."""
         options = run.options
-        nr = run.nornir
         show_progress = options.progress
         if show_progress is None:
             show_progress = not options.quiet and out.isatty()
-        recorder, display = _progress(run, out) if show_progress else (None, None)
+        recorder, display = _progress(run, out, show_progress)
         collector = _Collector()
-        nr = nr.with_processors([collector] if recorder is None else [collector, recorder])
+        nr = run.nornir.with_processors([collector, recorder])
         box: dict[str, Any] = {}
 
         def work() -> None:
@@ -47,10 +48,12 @@ class LocalExecutor:
                 box["error"] = exc
 
         thread = threading.Thread(target=work, name="acmerun-run", daemon=True)
-        with display if display is not None else _nothing():
+        with held_notices() if show_progress else _nothing() as take, display:
             thread.start()
             while thread.is_alive() and not run.stop.abandoned:
                 thread.join(WAIT_SLICE)
+                display.notices(take())
+            display.notices(take())
         if "error" in box:
             raise box["error"]
         results = box.get("result")
@@ -59,17 +62,23 @@ class LocalExecutor:
         return decode(run.selected, results)
 
 
-def _progress(run: PreparedRun, out: TextIO) -> tuple[Any, Any]:
-    from rich.console import Console
-
+def _progress(run: PreparedRun, out: TextIO, live: bool) -> tuple[Any, Any]:
+    """The recorder (its listener prints each host's failures, or steps with -v) and display."""
     from acmerun.plugins.processors.progress import ProgressRecorder
-    from acmerun.report.progress import LiveProgress
+    from acmerun.report.progress import HostLines, LiveProgress, ReaderConsole
 
-    recorder = ProgressRecorder(total=len(run.selected))
-    console = Console(file=out, no_color=run.options.no_color)
+    options = run.options
+    console = ReaderConsole(file=out, no_color=options.no_color, highlight=False)
+    lines = None
+    if options.verbosity or not options.quiet:
+        lines = HostLines(
+            console, verbosity=options.verbosity, secrets=run.secrets, color=not options.no_color
+        )
+    recorder = ProgressRecorder(total=len(run.selected), on_host_done=lines)
     runner: Any = run.nornir.runner
-    title = run.options.runbook.stem
-    return recorder, LiveProgress(recorder, console, runner.groups_in_flight, title=title)
+    title = options.runbook.stem
+    display = LiveProgress(recorder, console, runner.groups_in_flight, title=title, enabled=live)
+    return recorder, display
 
 
 class _Collector(Processor):
@@ -89,5 +98,5 @@ class _Collector(Processor):
 
 
 @contextmanager
-def _nothing() -> Iterator[None]:
-    yield
+def _nothing() -> Iterator[Callable[[], list[tuple[TextIO, str]]]]:
+    yield list  # no notice is held: each was printed as it came

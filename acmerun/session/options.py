@@ -35,6 +35,8 @@ class RunOptions:
     log_file: Path | None = None
     config: Config = field(default_factory=Config)
     wait_lock: float = 0.0
+    #: 1 (``-v``): print every step's result as its host is done; 2 (``-vv``): and its value
+    verbosity: int = 0
     #: show live progress; None: when stdout is a terminal and not --quiet
     progress: bool | None = None
     #: run on this Dask cluster (``local:N`` or a scheduler address); see acmerun.distributed

@@ -47,3 +47,30 @@ def test_the_recap_example_shows_an_unreachable_host_as_a_real_run_does(
     for line in shown:
         if line.startswith(("edge00.earth", "edge01.earth")):
             assert line in real, (line, real)
+
+
+def _labels(line: str) -> list[str]:
+    return re.findall(r"(\w+)=\d+", line)
+
+
+def test_the_recap_example_has_the_labels_of_a_real_recap(tmp_path: Path) -> None:
+    block = re.search(r"## Terminal recap\n\n```\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    assert block is not None
+    example = block.group(1).splitlines()
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("ACMERUN_STATE_DIR", "XDG_STATE_HOME")}
+    env.update(HOME=str(home), PYTHONPATH=str(REPO))
+    run = run_acmerun("--lab", "runbooks/upgrade-earth.yml", env=env, cwd=REPO, timeout=300)
+    assert run.returncode == 0, run.stderr
+    real = run.stdout.splitlines()
+    host_line = next(line for line in real if line.startswith("edge00.earth "))
+    assert _labels(host_line) == _labels(example[1])
+    totals = next(line for line in real if line.startswith("hosts: "))
+    (example_totals,) = [line for line in example if line.startswith("hosts: ")]
+    assert _labels(totals) == _labels(example_totals)
+    assert [line.split(" ")[0] for line in real if line.endswith("***")] == [
+        line.split(" ")[0]
+        for line in example
+        if line.endswith("***") and "SKIPPED" not in line and "FAILURES" not in line
+    ]

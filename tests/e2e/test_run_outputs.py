@@ -19,6 +19,7 @@ import pytest
 
 from tests.support import processes
 from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
+from tests.support.junit import assert_valid_junit
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 EARTH_HOSTS = 106
@@ -89,7 +90,7 @@ def test_dead_edge_exits_3_with_every_host_in_both_reports(
         "not started: edge00.earth in redundancy group earth-edge-10 was unreachable"
     )
     assert report["exit_code"] == 3
-    suites = ET.parse(tmp_path / "run.xml").getroot()
+    suites = assert_valid_junit(tmp_path / "run.xml")
     cases = suites.iter("testcase")
     assert {c.get("classname", "") + c.get("name", "") for c in cases}
     assert "edge00.earth" in (tmp_path / "run.xml").read_text()
@@ -158,7 +159,7 @@ def test_output_has_no_color_when_not_a_terminal(lab: Any, tmp_path: Path) -> No
     run = acmerun(str(DATA / "audit.yml"), env=lab_environment(lab.url), cwd=tmp_path)
     assert run.returncode == 0
     assert "\x1b[" not in run.stdout
-    assert "106 hosts" in run.stdout
+    assert "hosts: 106 " in run.stdout
 
 
 def test_credentials_from_the_config_file(lab: Any, tmp_path: Path) -> None:
@@ -288,3 +289,19 @@ def test_live_progress_on_a_terminal_only_and_never_with_quiet(
     assert (code, output) == (0, b"")
     piped = acmerun(str(DATA / "audit.yml"), env=env, cwd=tmp_path)
     assert "ETA" not in piped.stdout
+
+
+def test_in_a_pipe_failures_are_lines_before_the_recap_and_there_is_no_live_line(
+    make_lab: Callable[..., Any], tmp_path: Path
+) -> None:
+    lab = make_lab(sites=["earth"], dead=["spine03.*"])
+    run = acmerun(str(DATA / "audit.yml"), env=lab_environment(lab.url), cwd=tmp_path)
+    assert run.returncode == 3
+    lines = run.stdout.splitlines()
+    failure = next(i for i, line in enumerate(lines) if line.startswith("unreachable: "))
+    assert lines[failure].startswith("unreachable: spine03.earth | ")
+    assert failure < next(i for i, line in enumerate(lines) if line.startswith("RECAP: "))
+    assert "\x1b" not in run.stdout and "\r" not in run.stdout and " ETA " not in run.stdout
+    # -q: the recap alone, for cron mail
+    quiet = acmerun(str(DATA / "audit.yml"), "-q", env=lab_environment(lab.url), cwd=tmp_path)
+    assert not any(line.startswith("unreachable: ") for line in quiet.stdout.splitlines())

@@ -8,7 +8,19 @@ and modes (``m``, ``h``, ``l``) change nothing on the screen and are skipped.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
 import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+from tests.support import processes
 
 _CSI = re.compile(r"\x1b\[([?0-9;]*)([A-Za-z])")
 
@@ -90,3 +102,80 @@ class Screen:
         while len(self.rows) <= row:
             self.rows.append([])
         self.row, self.col = row, col
+
+
+class PtyProcess:
+    """``python -m acmerun ARGS`` on a pseudo-terminal ``columns`` wide, as a person runs it.
+
+    stdin, stdout and stderr are the terminal (``isatty()`` is true, the width is
+    ``columns``). Output is read with a deadline, never a sleep: ``wait_for`` waits
+    for text to appear. Everything read is recorded for the secret scan.
+    """
+
+    def __init__(
+        self, *args: str, env: dict[str, str], cwd: Path, columns: int = 80, rows: int = 24
+    ) -> None:
+        self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        env = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
+        env["TERM"] = "xterm-256color"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "acmerun", *args],
+            env=env,
+            cwd=cwd,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            start_new_session=True,
+        )
+        os.close(slave)
+        self.columns = columns
+        self.output = ""
+        self._closed = False
+
+    def _read(self, deadline: float) -> bool:
+        """Read what is there within the deadline; False once the terminal is closed."""
+        if self._closed:
+            return False
+        left = deadline - time.monotonic()
+        ready, _, _ = select.select([self.master], [], [], max(0.0, left))
+        if not ready:
+            return True
+        try:
+            chunk = os.read(self.master, 65536)
+        except OSError:  # EIO: every process holding the terminal is gone
+            chunk = b""
+        if not chunk:
+            self._closed = True
+            return False
+        self.output += chunk.decode("utf-8", "replace")
+        return True
+
+    def wait_for(self, text: str, timeout: float = 60) -> int:
+        """Wait until the output holds ``text``; its position in the output."""
+        deadline = time.monotonic() + timeout
+        while text not in self.output:
+            if time.monotonic() >= deadline or not self._read(deadline):
+                raise AssertionError(f"no {text!r} in the terminal; it shows {self.output!r}")
+        return self.output.index(text)
+
+    def send_signal(self, sig: int) -> None:
+        """Send ``sig`` to acmerun."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+
+    def wait(self, timeout: float = 120) -> int:
+        """Read to the end of the output and wait for the exit; the exit code."""
+        deadline = time.monotonic() + timeout
+        while self._read(deadline):
+            if time.monotonic() >= deadline:
+                self.proc.kill()
+                raise AssertionError(f"acmerun did not end within {timeout:g}s: {self.output!r}")
+        code = self.proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        os.close(self.master)
+        processes.record("terminal of acmerun", self.output)
+        return code
+
+    def screen(self) -> list[str]:
+        """What the terminal shows at the end, line by line."""
+        return Screen(self.columns).feed(self.output).lines()

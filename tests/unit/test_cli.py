@@ -60,6 +60,7 @@ def test_run_help_lists_the_run_options() -> None:
         "--report-dir",
         "--junit",
         "--quiet",
+        "--verbose",
         "--log-file",
         "--config",
         "--no-color",

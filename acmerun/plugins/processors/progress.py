@@ -1,7 +1,8 @@
 """``ProgressRecorder``: a nornir processor that counts hosts as a run goes, for a live display.
 
 It only records (processors run in nornir's worker threads and never print):
-hosts started, hosts done, and hosts done per final status. Only the top-level
+hosts started, hosts done, and hosts done per final status; a listener hears
+of each host's outcome as it is done. Only the top-level
 task of each host counts; subtasks (the steps) are ignored. Every update is a
 few dictionary operations under one lock, so it costs nothing next to a device
 call even with ten thousand hosts. Usable from a plain nornir script::
@@ -14,14 +15,15 @@ call even with ten thousand hosts. Usable from a plain nornir script::
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nornir.core.inventory import Host
 from nornir.core.task import MultiResult, Task
 
-from acmerun.outcome import STATUSES, Status
+from acmerun.outcome import STATUSES, HostOutcome, Status
 from acmerun.plugins.processors import Processor
-from acmerun.results import host_status
+from acmerun.results import host_outcome
 
 
 @dataclass(frozen=True)
@@ -40,11 +42,16 @@ class ProgressRecorder(Processor):
 
     ``total`` is the number of hosts the run will account for; the caller sets
     it (nornir does not tell processors). A host completed twice (e.g. a retry
-    run) is counted once, with its latest status.
+    run) is counted once, with its latest status. Each ``on_host_done`` listener is
+    called with the host's outcome, in the worker thread that finished it, after
+    the counts are updated; it must not raise.
     """
 
-    def __init__(self, total: int = 0) -> None:
+    def __init__(
+        self, total: int = 0, on_host_done: Callable[[HostOutcome], None] | None = None
+    ) -> None:
         self.total = total
+        self.on_host_done = on_host_done
         self._lock = threading.Lock()
         self._started: set[str] = set()
         self._in_flight: set[str] = set()
@@ -86,4 +93,7 @@ class ProgressRecorder(Processor):
 
     def task_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
         """A host completed its top-level task: count it under its final status."""
-        self.host_done(host.name, host_status(result))
+        outcome = host_outcome(host.name, result)
+        self.host_done(host.name, outcome.status)
+        if self.on_host_done is not None:
+            self.on_host_done(outcome)

@@ -47,7 +47,10 @@ def mixed() -> RunOutcome:
                     "post-checks",
                     Status.OK,
                     task="",
-                    steps=[step("get version", Status.OK), step("reboot", Status.SKIPPED)],
+                    steps=[
+                        step("get version", Status.OK),
+                        step("reboot", Status.SKIPPED, error="when false: reboot_needed"),
+                    ],
                 ),
             ],
             duration=1.5,

@@ -8,6 +8,8 @@ from pathlib import Path
 from acmerun.outcome import HostOutcome, RunOutcome, Status, StepOutcome
 from acmerun.report.junit import JunitReport, junit_xml
 
+SCHEMA = Path(__file__).parents[2] / "data" / "junit-10.xsd"
+
 
 def cases(root: ET.Element) -> dict[tuple[str, str], ET.Element]:
     return {(c.get("classname", ""), c.get("name", "")): c for c in root.iter("testcase")}
@@ -29,8 +31,9 @@ def test_junit_file_parses_with_the_right_counts(outcome: RunOutcome, tmp_path: 
         assert element.get("tests") == "11"
         assert element.get("failures") == "2"
         assert element.get("errors") == "0"
-        assert element.get("skipped") == "2"
         assert element.get("time") == "75.500"
+    assert suite.get("skipped") == "2"
+    assert root.get("skipped") is None  # not an attribute of <testsuites> in the schema
     assert suite.get("timestamp") == "2026-11-24T15:17:00"
     # the counts are those of the elements, as CI parsers recount them
     assert len(suite.findall("testcase/failure")) == 2
@@ -64,7 +67,9 @@ def test_junit_testcases_per_host_and_step(outcome: RunOutcome) -> None:
     skipped_host = found[("edge01.earth", "Upgrade earth to AcmeOS 5.4.1")].find("skipped")
     assert skipped_host is not None
     assert skipped_host.get("message", "").startswith("group earth-edge-r0 halted")
-    assert found[("leaf001.earth", "post-checks > reboot")].find("skipped") is not None
+    reboot = found[("leaf001.earth", "post-checks > reboot")].find("skipped")
+    assert reboot is not None
+    assert reboot.get("message") == "when false: reboot_needed"
     assert list(found[("leaf001.earth", "upgrade")]) == []
 
 
@@ -77,9 +82,9 @@ def test_hosts_without_steps_get_one_testcase_each(outcome: RunOutcome) -> None:
     root = ET.fromstring(junit_xml(outcome))
     found = cases(root)
     assert sorted(found) == [(h, "Upgrade earth to AcmeOS 5.4.1") for h in "abc"]
-    assert found[("a", "Upgrade earth to AcmeOS 5.4.1")].find("skipped") is not None
+    assert found[("a", "Upgrade earth to AcmeOS 5.4.1")].find("error") is not None
     assert found[("b", "Upgrade earth to AcmeOS 5.4.1")].find("failure") is not None
-    assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("3", "1", "1")
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("3", "1", "1")
 
 
 def test_interrupted_host_with_finished_steps_is_still_marked(outcome: RunOutcome) -> None:
@@ -87,8 +92,10 @@ def test_interrupted_host_with_finished_steps_is_still_marked(outcome: RunOutcom
         "x", Status.INTERRUPTED, [StepOutcome("pre-check", "t", Status.OK)], error="interrupted"
     )
     found = cases(ET.fromstring(junit_xml(outcome)))
-    assert found[("x", "pre-check")].find("skipped") is None
-    assert found[("x", "Upgrade earth to AcmeOS 5.4.1")].find("skipped") is not None
+    assert list(found[("x", "pre-check")]) == []
+    error = found[("x", "Upgrade earth to AcmeOS 5.4.1")].find("error")
+    assert error is not None
+    assert error.get("type") == "interrupted"
 
 
 def test_ignored_failure_does_not_fail_ci(outcome: RunOutcome) -> None:
@@ -110,3 +117,54 @@ def test_text_xml_cannot_carry_and_secrets(outcome: RunOutcome) -> None:
     failure = cases(ET.fromstring(text))[("leaf002.earth", "upgrade")].find("failure")
     assert failure is not None
     assert failure.get("message") == "bad \ufffd\ufffd[31mbyte\ufffd <&> pw=********"
+
+
+def test_an_ignored_failure_passes_when_its_host_fails_later(outcome: RunOutcome) -> None:
+    outcome.hosts["leaf002.earth"].steps.insert(
+        1, StepOutcome("clean up", "t", Status.FAILED, failed=True, error="no image (ignored)")
+    )
+    root = ET.fromstring(junit_xml(outcome))
+    case = cases(root)[("leaf002.earth", "clean up")]
+    assert case.find("failure") is None
+    assert case.findtext("system-out") == "failed (ignored): no image (ignored)"
+    assert root.get("failures") == "2"
+
+
+def test_an_interrupted_run_shows_what_did_not_finish_as_errors(outcome: RunOutcome) -> None:
+    outcome.interrupted = True
+    outcome.hosts["leaf001.earth"] = HostOutcome(
+        "leaf001.earth",
+        Status.INTERRUPTED,
+        [
+            StepOutcome("pre-check", "t", Status.OK),
+            StepOutcome("upgrade", "t", Status.INTERRUPTED, error="not run: run interrupted"),
+        ],
+        error="interrupted before every step ran",
+    )
+    outcome.hosts["edge01.earth"] = HostOutcome(
+        "edge01.earth", Status.INTERRUPTED, error="not started: run interrupted"
+    )
+    root = ET.fromstring(junit_xml(outcome))
+    found = cases(root)
+    upgrade = found[("leaf001.earth", "upgrade")].find("error")
+    assert upgrade is not None and upgrade.get("message") == "not run: run interrupted"
+    host = found[("edge01.earth", "Upgrade earth to AcmeOS 5.4.1")].find("error")
+    assert host is not None and host.get("message") == "not started: run interrupted"
+    assert root.get("errors") == "2"
+    assert ("leaf001.earth", "Upgrade earth to AcmeOS 5.4.1") not in found
+
+
+def test_every_file_validates_against_the_jenkins_junit_schema(outcome: RunOutcome) -> None:
+    from lxml import etree
+
+    schema = etree.XMLSchema(etree.parse(str(SCHEMA)))
+    outcome.interrupted = True
+    outcome.hosts["x"] = HostOutcome("x", Status.INTERRUPTED, error="not started: run interrupted")
+    outcome.hosts["y"] = HostOutcome(
+        "y", Status.OK, [StepOutcome("probe", "t", Status.FAILED, error="no (ignored)")]
+    )
+    document = etree.fromstring(junit_xml(outcome).encode("utf-8"))
+    assert schema.validate(document), schema.error_log
+    # the schema is strict: what the previous format wrote is refused
+    document.set("skipped", "1")
+    assert not schema.validate(document)

@@ -7,24 +7,27 @@ from dataclasses import replace
 
 from rich.console import Console
 
-from acmerun.outcome import HostOutcome, RunOutcome, Status
+from acmerun.outcome import HostOutcome, RunOutcome, Status, StepOutcome
 from acmerun.report.recap import Recap, render_recap
 
 EXPECTED = """\
 RECAP: Upgrade earth to AcmeOS 5.4.1 *******************************************
-edge00.earth  : ok=0 changed=0 failed=0 unreachable=1 skipped=0
-edge01.earth  : ok=0 changed=0 failed=0 unreachable=0 skipped=0  skipped: group earth-edge-r0 halted after edge00.earth was unreachable
-leaf001.earth : ok=3 changed=0 failed=0 unreachable=0 skipped=1
-leaf002.earth : ok=1 changed=0 failed=1 unreachable=0 skipped=0
-spine01.earth : ok=2 changed=1 failed=0 unreachable=0 skipped=0
+edge00.earth  : ok=0 changed=0 failed=0 unreachable=1 skipped=0 rescued=0 ignored=0
+edge01.earth  : ok=0 changed=0 failed=0 unreachable=0 skipped=0 rescued=0 ignored=0  skipped: group earth-edge-r0 halted after edge00.earth was unreachable
+leaf001.earth : ok=3 changed=0 failed=0 unreachable=0 skipped=1 rescued=0 ignored=0
+leaf002.earth : ok=1 changed=0 failed=1 unreachable=0 skipped=0 rescued=0 ignored=0
+spine01.earth : ok=3 changed=1 failed=0 unreachable=0 skipped=0 rescued=0 ignored=0
 
 FAILURES ***********************************************************************
 edge00.earth | pre-check | cannot connect to 127.0.0.1:40001
 leaf002.earth | upgrade | install of 5.4.1 failed: disk full
     free: 0 MiB
 
+SKIPPED ************************************************************************
+post-checks > reboot | when false: reboot_needed | 1 host
+
 TOTALS *************************************************************************
-5 hosts: ok=1 changed=1 failed=1 unreachable=1 skipped=1 interrupted=0
+hosts: 5 ok=1 changed=1 failed=1 unreachable=1 skipped=1 interrupted=0
 wall time: 1m16s
 """  # noqa: E501
 
@@ -44,7 +47,7 @@ def test_problems_mode_hides_ok_and_changed_hosts(outcome: RunOutcome) -> None:
     host_lines = [line.split(" :")[0].strip() for line in text.splitlines() if " : ok=" in line]
     assert host_lines == ["edge00.earth", "edge01.earth", "leaf002.earth"]
     assert "(2 hosts ok or changed not shown)" in text
-    assert "5 hosts: ok=1 changed=1" in text
+    assert "hosts: 5 ok=1 changed=1" in text
 
 
 def test_no_ansi_codes_without_color(outcome: RunOutcome) -> None:
@@ -65,14 +68,16 @@ def test_lines_are_never_wrapped_on_a_narrow_terminal(outcome: RunOutcome) -> No
     long_name = "a-very-long-device-name-that-goes-on.rack42.datacenter.earth"
     outcome.hosts[long_name] = HostOutcome(long_name, Status.OK)
     text = render_recap(outcome, width=30)
-    assert f"{long_name} : ok=0 changed=0 failed=0 unreachable=0 skipped=0\n" in text
+    counts = "ok=0 changed=0 failed=0 unreachable=0 skipped=0 rescued=0 ignored=0"
+    assert f"{long_name} : {counts}\n" in text
     assert "\nedge00.earth" in text
 
 
 def test_interrupted_column_when_the_run_was_interrupted(outcome: RunOutcome) -> None:
     outcome.hosts["edge01.earth"] = HostOutcome("edge01.earth", Status.INTERRUPTED)
     text = render_recap(replace(outcome, interrupted=True))
-    assert "edge01.earth  : ok=0 changed=0 failed=0 unreachable=0 skipped=0 interrupted=0" in text
+    counts = "ok=0 changed=0 failed=0 unreachable=0 skipped=0 rescued=0 ignored=0 interrupted=0"
+    assert f"edge01.earth  : {counts}" in text
     assert "run interrupted: 1 hosts did not finish" in text
 
 
@@ -81,3 +86,51 @@ def test_secrets_never_printed(outcome: RunOutcome) -> None:
     text = render_recap(outcome, secrets={"hunter2"})
     assert "hunter2" not in text
     assert "login netops/******** refused" in text
+
+
+def test_ok_counts_changed_steps_and_ignored_failures_are_not_failures(
+    outcome: RunOutcome,
+) -> None:
+    outcome.hosts["leaf002.earth"].steps.insert(
+        1, StepOutcome("clean up", "t", Status.FAILED, failed=True, error="no image (ignored)")
+    )
+    outcome.hosts["spine01.earth"].steps.append(
+        StepOutcome(
+            "optional",
+            "",
+            Status.FAILED,
+            failed=True,
+            error="probe: refused (ignored)",
+            steps=[StepOutcome("probe", "t", Status.FAILED, failed=True, error="refused")],
+        )
+    )
+    text = render_recap(outcome)
+    assert (
+        "leaf002.earth : ok=1 changed=0 failed=1 unreachable=0 skipped=0 rescued=0 ignored=1"
+        in text
+    )
+    assert (
+        "spine01.earth : ok=3 changed=1 failed=0 unreachable=0 skipped=0 rescued=0 ignored=1"
+        in text
+    )
+    assert "clean up" not in text and "probe" not in text  # not listed under FAILURES
+
+
+def test_a_rescued_step_counts_once_and_its_failure_does_not(outcome: RunOutcome) -> None:
+    outcome.hosts["spine01.earth"].steps.append(
+        StepOutcome(
+            "upgrade or roll back",
+            "",
+            Status.RESCUED,
+            steps=[
+                StepOutcome("install", "t", Status.FAILED, failed=True, error="no space left"),
+                StepOutcome("roll back", "t", Status.CHANGED, changed=True),
+            ],
+        )
+    )
+    text = render_recap(outcome)
+    assert (
+        "spine01.earth : ok=4 changed=2 failed=0 unreachable=0 skipped=0 rescued=1 ignored=0"
+        in text
+    )
+    assert "no space left" not in text

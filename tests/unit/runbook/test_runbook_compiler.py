@@ -324,6 +324,36 @@ def test_failure_inside_nested_steps_fails_the_group_and_the_host(run: Run) -> N
     assert outcomes["h1"].status is Status.FAILED
 
 
+def test_steps_not_run_say_why_and_keep_their_nested_shape(run: Run) -> None:
+    checks = [
+        "    steps:",
+        f"      - {{name: version, task: '{T}:echo'}}",
+        f"      - {{name: cpu, task: '{T}:echo'}}",
+    ]
+    text = steps(
+        f"  - {{name: only mars, task: '{T}:echo', when: site == 'mars'}}",
+        "  - name: mars checks",
+        "    when: site == 'mars'",
+        *checks,
+        f"  - {{name: boom, task: '{T}:fail'}}",
+        "  - name: post-checks",
+        *checks,
+    )
+    outcomes, _ = run(text)
+    only_mars, mars_checks, _, post = outcomes["h1"].steps
+    assert (only_mars.status, only_mars.error) == (Status.SKIPPED, "when false: site == 'mars'")
+    for group, reason in (
+        (mars_checks, "when false: site == 'mars'"),
+        (post, "not run: boom failed"),
+    ):
+        assert (group.status, group.error) == (Status.SKIPPED, reason)
+        assert [(s.name, s.status, s.error) for s in group.steps] == [
+            ("version", Status.SKIPPED, reason),
+            ("cpu", Status.SKIPPED, reason),
+        ]
+    assert outcomes["h1"].error == "boom: RuntimeError: boom"
+
+
 def test_ignored_failure_inside_a_group_does_not_fail_the_group(run: Run) -> None:
     text = steps(
         "  - name: group",
