@@ -76,11 +76,17 @@ def exit_with(code: int) -> NoReturn:
 
 def _handle_signals(handler: Any) -> None:
     import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        _handle_signal(sig, handler)
+
+
+def _handle_signal(sig: int, handler: Any) -> None:
+    import signal
     import threading
 
     if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, handler)
+        signal.signal(sig, handler)
 
 
 def _exit_now(code: int, message: str | None) -> NoReturn:
@@ -98,7 +104,16 @@ def run_guarded(body: Any, secrets: Secrets | None = None) -> int:
 
     Every line it prints, and the crash log, has ``secrets`` (the run's) masked.
     """
-    return _outcome(body, secrets if secrets is not None else Secrets.from_environment())
+    import signal
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _outcome(body, secrets if secrets is not None else Secrets.from_environment())
+    finally:
+        # the caller's handlers again (a test's, or ``acmerun.__main__``'s until ``exit_with``)
+        for sig, handler in saved.items():
+            if handler is not None:
+                _handle_signal(sig, handler)
 
 
 def _outcome(body: Any, secrets: Secrets) -> int:
