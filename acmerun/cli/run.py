@@ -85,6 +85,13 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     help="Write a JUnit XML report to FILE (one testcase per host and step).",
 )
 @click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write the HTML report to FILE: summary, timeline, failures, hosts (one file, no script).",
+)
+@click.option(
     "-q",
     "--quiet",
     is_flag=True,
@@ -146,6 +153,7 @@ def run_command(
     report: Path | None,
     report_dir: Path | None,
     junit: Path | None,
+    html_file: Path | None,
     quiet: bool,
     log_file: Path | None,
     config_file: Path | None,
@@ -199,6 +207,7 @@ def run_command(
         report=report,
         report_dir=report_dir,
         junit=junit,
+        html=html_file,
         quiet=quiet,
         no_color=no_color or bool(os.environ.get("NO_COLOR")),
         log_file=log_file,

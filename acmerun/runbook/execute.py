@@ -16,13 +16,14 @@ import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from nornir.core.exceptions import NornirSubTaskError
 from nornir.core.task import MultiResult, Result, Task
 
 from acmerun.acmeos.deadline import DeadlineExceeded, remaining, step_deadline
-from acmerun.outcome import Status, StepOutcome
+from acmerun.outcome import Downtime, Status, StepOutcome
 from acmerun.runbook.budget import RenderDeadline, RenderInterrupted
 from acmerun.runbook.model import Step
 from acmerun.runbook.templating import Expression, Renderer, render_within
@@ -226,6 +227,7 @@ class HostRun:
             raise _Failure(Status.FAILED, str(DeadlineExceeded(step.timeout)))
         value = done[0].result if cs.fn is not None else None
         outcome.result = self.redactor.data(value)
+        outcome.down = _downtime(done[0]) if cs.fn is not None else None
         outcome.status = Status.CHANGED if outcome.changed else Status.OK
         if step.register is not None:
             self.vars[step.register] = self.extra_vars.get(step.register, value)
@@ -305,3 +307,13 @@ def _run_group(task: Task, run: HostRun, group: tuple[CompiledStep, list[Ran]]) 
     changed = any(r.outcome.changed for r in ran)
     summary = ", ".join(f"{r.outcome.name}: {r.outcome.status}" for r in ran)
     return Result(host=task.host, result=summary, changed=changed, failed=stopped)
+
+
+def _downtime(result: Result) -> Downtime | None:
+    """The device's downtime a task's result names (``downtime``: start and end), if any."""
+    found = getattr(result, "downtime", None)
+    if isinstance(found, tuple) and len(found) == 2:
+        start, end = found
+        if isinstance(start, datetime) and isinstance(end, datetime):
+            return Downtime(start, end)
+    return None

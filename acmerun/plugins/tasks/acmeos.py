@@ -8,6 +8,8 @@ changed and every would-be change is reported with ``changed=True``.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from nornir.core.task import Result, Task
 
 from acmerun.acmeos.client import AcmeOSAPI, check_version
@@ -16,6 +18,9 @@ from acmerun.plugins.connections.acmeos import CONNECTION_NAME
 
 #: how long ``upgrade_os`` waits for a device to come back from its reboot (seconds)
 REBOOT_TIMEOUT = 600.0
+
+#: attribute of ``upgrade_os``'s Result: (start, end) of the device's reboot, UTC datetimes
+DOWNTIME = "downtime"
 
 
 def _device(task: Task) -> AcmeOSAPI:
@@ -68,10 +73,15 @@ def upgrade_os(task: Task, version: str, reboot_timeout: float = REBOOT_TIMEOUT)
         return Result(host=task.host, result=f"would upgrade {before} -> {version}", changed=True)
     if installed["status"] == "unchanged":  # upgraded meanwhile by someone else
         return Result(host=task.host, result="nothing to do", changed=False)
+    down = datetime.now(timezone.utc)
     _device(task).wait_until_up(
         reboot_timeout, expected=float(installed.get("reboot_seconds") or 0)
     )
+    back = datetime.now(timezone.utc)
     after = task.run(task=get_version).result["full_version"]
     if after != version:
         raise VersionMismatch(version, after)
-    return Result(host=task.host, result=f"upgraded {before} -> {version}", changed=True)
+    result = Result(host=task.host, result=f"upgraded {before} -> {version}", changed=True)
+    # the device's downtime: from the reboot the install started until it took a session again
+    setattr(result, DOWNTIME, (down, back))
+    return result
