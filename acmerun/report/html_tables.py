@@ -50,7 +50,7 @@ def summary(outcome: RunOutcome, exit_code: int, version: str, t: Text) -> str:
     meaning = _EXIT_MEANING.get(exit_code, "")
     rows = [
         ("runbook", f"{t(outcome.name)} <code>{t(outcome.runbook)}</code>"),
-        ("target", t(outcome.target)),
+        ("target", t(outcome.target.removeprefix("target: "))),
         ("mode", "check (nothing changed)" if outcome.check else "run"),
         (
             "exit code",
