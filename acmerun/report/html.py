@@ -34,8 +34,6 @@ dt{color:#667}dd{margin:0}
 .skipped{--c:#8a96a3}.interrupted{--c:#b03a8c}.rescued{--c:#2f6fb0}.ignored{--c:#b0703a}
 .hosts{--c:#1d2330}
 .total{border-left-color:var(--c)}
-.badge{display:inline-block;background:var(--c);color:#fff;border-radius:3px;
- padding:0 .45em;margin:0 .4em;font-size:12px}
 .timeline{display:block;max-width:100%;height:auto;border:1px solid #e3e6ea;margin:.3em 0}
 .timeline .tick{font-size:10px;fill:#667;text-anchor:middle}
 .timeline .grid{stroke:#eceef1}
@@ -54,13 +52,19 @@ table{border-collapse:collapse;width:100%}
 th,td{text-align:left;border-bottom:1px solid #e3e6ea;padding:.25em .5em;vertical-align:top}
 td.error,.error{color:#a01e1a;white-space:pre-wrap}
 tr.ignored td{color:#8a6d3b}
-.host{border-bottom:1px solid #eceef1;padding:.15em 0}
-.host>summary{cursor:pointer}.host .name{font-weight:600}
-.host .group,.dur,.note{color:#667;margin:0 .4em;font-size:12px}
-.host>.error,.host>summary .error{margin-left:.4em}
-ol.steps{margin:.2em 0 .4em;padding-left:1.6em}
-li.step{margin:.1em 0}.step .sname{font-weight:500}
-.step.ignored>.sname{text-decoration:underline dotted}
+.host{border-bottom:1px solid #eceef1;padding:.15em 0;
+ content-visibility:auto;contain-intrinsic-size:auto 1.6em}
+.host>summary{cursor:pointer}.host b{font-weight:600}
+.host i{display:inline-block;background:var(--c);color:#fff;border-radius:3px;
+ padding:0 .45em;margin:0 .4em;font-size:12px;font-style:normal}
+.host i.ignored{--c:#b0703a}
+.host u{text-decoration:none;color:#667;margin:0 .4em;font-size:12px}
+.host small{color:#667;margin:0 .4em;font-size:12px}
+.host q{color:#a01e1a;white-space:pre-wrap;margin-left:.4em}
+.host q::before,.host q::after{content:none}
+.host ol{margin:.2em 0 .4em;padding-left:1.6em}
+.host li{margin:.1em 0}.host li b{font-weight:500}
+.host li.ignored>b{text-decoration:underline dotted}
 details.page>summary{cursor:pointer;font-weight:600;margin:.4em 0}
 .none{color:#667}
 """

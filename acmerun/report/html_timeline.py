@@ -25,6 +25,8 @@ from acmerun.secrets import Redactor
 MAX_LANES = 200
 #: time slices of a density band
 BINS = 200
+#: shades of a density band, from one host in flight to the bucket's most
+LEVELS = 5
 
 _LABEL = 170  # width of the lane labels
 _PLOT = 900  # width of the bars' area
@@ -157,6 +159,9 @@ def _bars(found: list[_Lane], x: Callable[[datetime], float], esc: _Esc) -> str:
             left = x(host.started)
             right = max(x(host.ended or host.started), left + 1.5)
             tip = f"{host.name}: {host.status.value}, {host.duration:.1f} s"
+            downs = [step.down for _, step in walk(host.steps) if step.down is not None]
+            if downs:
+                tip += f", down {sum(d.seconds for d in downs):.1f} s"
             if host.error:
                 tip += f" - {host.error}"
             parts.append(
@@ -164,15 +169,12 @@ def _bars(found: list[_Lane], x: Callable[[datetime], float], esc: _Esc) -> str:
                 f'x="{left:.1f}" y="{y + 1}" width="{right - left:.1f}" height="{_BAR}">'
                 f"<title>{esc(tip, 500)}</title></rect>"
             )
-            for _, step in walk(host.steps):
-                if step.down is not None:
-                    dl, dr = x(step.down.start), x(step.down.end)
-                    parts.append(
-                        f'<rect class="down" x="{dl:.1f}" y="{y + 4}" '
-                        f'width="{max(dr - dl, 1.0):.1f}" height="{_BAR - 6}">'
-                        f"<title>{esc(f'{host.name}: down {step.down.seconds:.1f} s', 500)}"
-                        "</title></rect>"
-                    )
+            for down in downs:
+                dl, dr = x(down.start), x(down.end)
+                parts.append(
+                    f'<rect class="down" x="{dl:.1f}" y="{y + 4}" width="{max(dr - dl, 1.0):.1f}" '
+                    f'height="{_BAR - 6}"/>'
+                )
             if host.status in FAILURES:
                 parts.append(
                     f'<path class="fail-mark" d="M{right:.1f} {y}l4 {_BAR / 2:.0f}l-4 '
@@ -213,13 +215,21 @@ def _bands(found: list[_Lane], x: Callable[[datetime], float], esc: _Esc) -> tup
             if host.status in FAILURES:
                 failed[last] += 1
         peak = max(busy) or 1
-        for b, count in enumerate(busy):
-            if count:
-                opacity = 0.15 + 0.85 * count / peak
+        # how busy, in LEVELS steps; a run of slices at one level is one rectangle
+        levels = [math.ceil(LEVELS * count / peak) for count in busy]
+        b = 0
+        while b < BINS:
+            end = b
+            while end + 1 < BINS and levels[end + 1] == levels[b]:
+                end += 1
+            if levels[b]:
                 parts.append(
                     f'<rect class="band" x="{_LABEL + b * width:.1f}" y="{y + 1}" '
-                    f'width="{width:.2f}" height="{_BAR}" fill-opacity="{opacity:.2f}"/>'
+                    f'width="{(end - b + 1) * width:.1f}" height="{_BAR}" '
+                    f'fill-opacity="{levels[b] / LEVELS:.2f}"/>'
                 )
+            b = end + 1
+        for b in range(BINS):
             if failed[b]:
                 parts.append(
                     f'<rect class="band-fail" x="{_LABEL + b * width:.1f}" y="{y + 1}" '

@@ -114,7 +114,7 @@ def test_a_lab_run_seen_in_chromium(lab_url: str, tmp_path: Path) -> None:
         # a host's steps: collapsed until opened, the ignored step marked
         name = next(h for h, _, error in failures if error.endswith("(ignored)"))
         host = driver.find_element(By.CSS_SELECTOR, f'details.host[data-host="{name}"]')
-        ignored = host.find_element(By.CSS_SELECTOR, "li.step.ignored")
+        ignored = host.find_element(By.CSS_SELECTOR, "li.ignored")
         assert not ignored.is_displayed()
         host.find_element(By.TAG_NAME, "summary").click()
         assert ignored.is_displayed()
