@@ -261,3 +261,51 @@ def test_run_refuses_an_html_path_before_touching_a_device(tmp_path: Path) -> No
         assert run.returncode == 5, run.stdout + run.stderr
         assert said in run.stderr and len(run.stderr.splitlines()) == 1, run.stderr
     assert (tmp_path / "run.json").read_text() == "{}"
+
+
+def test_a_report_of_10000_hosts_opens_in_chromium(tmp_path: Path) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from acmerun.outcome import Downtime, HostOutcome, RunOutcome, Status, StepOutcome
+    from acmerun.report.json import report_text
+
+    start = datetime(2026, 12, 3, 2, 0, tzinfo=timezone.utc)
+    outcome = RunOutcome("upgrade.yml", "fleet", False, start, start + timedelta(hours=1), {})
+    for i in range(10_000):
+        begun = start + timedelta(seconds=(i // 2) * 0.7)
+        failed = i % 50 == 0
+        upgrade = StepOutcome(
+            "upgrade",
+            "acmeos.upgrade_os",
+            Status.FAILED if failed else Status.CHANGED,
+            changed=not failed,
+            attempts=1,
+            duration=60.0,
+            error="install failed: disk full" if failed else None,
+            down=Downtime(begun + timedelta(seconds=5), begun + timedelta(seconds=50)),
+        )
+        name = f"leaf{i:05d}.site{i % 8}"
+        outcome.hosts[name] = HostOutcome(
+            name,
+            upgrade.status,
+            [StepOutcome("pre-check", "acmeos.get_cpu_ram", Status.OK, attempts=1), upgrade],
+            duration=60.0,
+            started=begun,
+            ended=begun + timedelta(seconds=60),
+            group=f"site{i % 8}-leaf-{i // 2:04d}",
+        )
+    (tmp_path / "big.json").write_text(report_text(outcome, exit_code=2))
+    shown = processes.run_acmerun(
+        "show", "big.json", "--html", "big.html", env=processes.environment(), cwd=tmp_path
+    )
+    assert shown.returncode == 0, shown.stderr
+    size = (tmp_path / "big.html").stat().st_size
+    assert size < 10 * 1024 * 1024, size  # a few MB (bench/README.md has the figures)
+    with chromium() as driver:
+        driver.get(url(tmp_path / "big.html"))
+        assert visible(driver, '.count[data-status="hosts"]') == "10000"
+        assert visible(driver, '.count[data-status="failed"]') == "200"
+        count = "return document.querySelectorAll('details.host').length"
+        assert driver.execute_script(count) == 10_000
+        assert driver.execute_script("return document.querySelectorAll('rect.band').length") > 0
+        assert "Failures (200)" in visible(driver, "#failures h2")
