@@ -62,6 +62,7 @@ tr.ignored td{color:#8a6d3b}
 .host small{color:#667;margin:0 .4em;font-size:12px}
 .host q{color:#a01e1a;white-space:pre-wrap;margin-left:.4em}
 .host q::before,.host q::after{content:none}
+.host.skipped>q,.host.interrupted>q{color:#667}
 .host ol{margin:.2em 0 .4em;padding-left:1.6em}
 .host li{margin:.1em 0}.host li b{font-weight:500}
 .host li.ignored>b{text-decoration:underline dotted}
