@@ -213,6 +213,8 @@ class HostRun:
             if cs.fn is not None:
                 # a change made by a failed attempt stays made, whatever the retries do
                 outcome.changed = outcome.changed or error.result.changed
+                # a device that went down and did not come back: its downtime so far
+                outcome.down = _downtime(_innermost(error)) or outcome.down
             if step.timeout is not None and time.monotonic() - begun >= step.timeout:
                 raise _Failure(Status.FAILED, str(DeadlineExceeded(step.timeout))) from None
             raise self._failure(error, group) from None
@@ -309,9 +311,9 @@ def _run_group(task: Task, run: HostRun, group: tuple[CompiledStep, list[Ran]]) 
     return Result(host=task.host, result=summary, changed=changed, failed=stopped)
 
 
-def _downtime(result: Result) -> Downtime | None:
-    """The device's downtime a task's result names (``downtime``: start and end), if any."""
-    found = getattr(result, "downtime", None)
+def _downtime(source: object) -> Downtime | None:
+    """The device's downtime a task's result or error names (``downtime``: start, end), if any."""
+    found = getattr(source, "downtime", None)
     if isinstance(found, tuple) and len(found) == 2:
         start, end = found
         if isinstance(start, datetime) and isinstance(end, datetime):

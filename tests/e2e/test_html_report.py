@@ -129,6 +129,39 @@ def test_a_lab_run_seen_in_chromium(lab_url: str, tmp_path: Path) -> None:
         shutil.copyfile(shot, SCREENSHOT)
 
 
+def test_a_device_that_never_came_back_is_drawn_down_until_the_upgrade_gave_up(
+    tmp_path: Path,
+) -> None:
+    lab = processes.start_lab("--stuck", "leaf00.*", "--reboot-seconds", "0.1", cwd=tmp_path)
+    try:
+        run = processes.run_acmerun(
+            str(DATA / "html.yml"),
+            "--limit",
+            "leaf00.earth",
+            "--report",
+            "run.json",
+            "--html",
+            "run.html",
+            env=processes.environment(lab.url),
+            cwd=tmp_path,
+        )
+    finally:
+        processes.stop([lab])
+    assert run.returncode == 2, run.stdout + run.stderr
+    host = json.loads((tmp_path / "run.json").read_text())["hosts"]["leaf00.earth"]
+    (upgrade,) = [s for s in host["steps"] if s["name"] == "upgrade"]
+    assert upgrade["status"] == "failed" and upgrade["down"] is not None, upgrade
+    with chromium() as driver:
+        from selenium.webdriver.common.by import By
+
+        driver.get(url(tmp_path / "run.html"))
+        (bar,) = driver.find_elements(By.CSS_SELECTOR, "svg.timeline rect.bar.failed")
+        (down,) = driver.find_elements(By.CSS_SELECTOR, "svg.timeline rect.down")
+        # the device was down from the install to the end of the upgrade: most of the bar
+        assert down.size["width"] > bar.size["width"] / 2
+        assert "leaf00.earth" in visible(driver, "#failures")
+
+
 def test_show_renders_a_past_run_as_the_run_did(lab_url: str, tmp_path: Path) -> None:
     run_with_html(lab_url, tmp_path)
     shown = processes.run_acmerun(

@@ -8,6 +8,7 @@ changed and every would-be change is reported with ``changed=True``.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timezone
 
 from nornir.core.task import Result, Task
@@ -19,7 +20,8 @@ from acmerun.plugins.connections.acmeos import CONNECTION_NAME
 #: how long ``upgrade_os`` waits for a device to come back from its reboot (seconds)
 REBOOT_TIMEOUT = 600.0
 
-#: attribute of ``upgrade_os``'s Result: (start, end) of the device's reboot, UTC datetimes
+#: attribute of ``upgrade_os``'s Result (or of its error when the device did not come back):
+#: (start, end) of the device's downtime, UTC datetimes
 DOWNTIME = "downtime"
 
 
@@ -74,9 +76,15 @@ def upgrade_os(task: Task, version: str, reboot_timeout: float = REBOOT_TIMEOUT)
     if installed["status"] == "unchanged":  # upgraded meanwhile by someone else
         return Result(host=task.host, result="nothing to do", changed=False)
     down = datetime.now(timezone.utc)
-    _device(task).wait_until_up(
-        reboot_timeout, expected=float(installed.get("reboot_seconds") or 0)
-    )
+    try:
+        _device(task).wait_until_up(
+            reboot_timeout, expected=float(installed.get("reboot_seconds") or 0)
+        )
+    except Exception as error:
+        # not back in time (or the step's deadline came): down from the reboot until now
+        with contextlib.suppress(AttributeError):
+            setattr(error, DOWNTIME, (down, datetime.now(timezone.utc)))
+        raise
     back = datetime.now(timezone.utc)
     after = task.run(task=get_version).result["full_version"]
     if after != version:
