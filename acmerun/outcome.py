@@ -17,7 +17,7 @@ import enum
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 
@@ -152,6 +152,48 @@ class NotRun:
         return cls(NotRunKind(data["kind"]), **{k: v for k, v in data.items() if k in names})
 
 
+def _moment(value: Any) -> datetime | None:
+    """A time ``to_dict`` wrote (ISO 8601), or None."""
+    if not value:
+        return None
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """``2026-11-24T15:17:00.123Z`` (UTC, milliseconds, as the reports write times), or None."""
+    if moment is None:
+        return None
+    utc = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+    utc = utc.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True)
+class Downtime:
+    """When a device was down during a step: from the reboot's start until it was back."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def seconds(self) -> float:
+        """How long the device was down."""
+        return max(0.0, (self.end - self.start).total_seconds())
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"start", "end"}``, ISO 8601 UTC."""
+        return {"start": _iso(self.start), "end": _iso(self.end)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Downtime | None:
+        """The record ``to_dict`` gave (None for None)."""
+        if not data:
+            return None
+        start, end = _moment(data.get("start")), _moment(data.get("end"))
+        return cls(start, end) if start is not None and end is not None else None
+
+
 @dataclass
 class StepOutcome:
     """One step on one host: what it did, how long it took, how it ended."""
@@ -166,6 +208,8 @@ class StepOutcome:
     result: Any = None
     error: str | None = None
     steps: list[StepOutcome] = field(default_factory=list)
+    #: when the device was down during this step (a reboot the task waited for), if known
+    down: Downtime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The step as JSON-ready data, nested steps nested."""
@@ -180,6 +224,7 @@ class StepOutcome:
             "result": self.result,
             "error": self.error,
             "steps": [s.to_dict() for s in self.steps],
+            "down": self.down.to_dict() if self.down is not None else None,
         }
 
     @classmethod
@@ -196,6 +241,7 @@ class StepOutcome:
             result=data.get("result"),
             error=data.get("error"),
             steps=[cls.from_dict(s) for s in data.get("steps", ())],
+            down=Downtime.from_dict(data.get("down")),
         )
 
 
@@ -210,6 +256,11 @@ class HostOutcome:
     duration: float = 0.0
     #: why the host was not run (None when it was)
     not_run: NotRun | None = None
+    #: when the host's run began and ended (None when it was not run)
+    started: datetime | None = None
+    ended: datetime | None = None
+    #: the host's redundancy group ("" without rolling)
+    group: str = ""
 
     @classmethod
     def never_run(cls, name: str, reason: NotRun) -> HostOutcome:
@@ -229,6 +280,9 @@ class HostOutcome:
             "error": self.error,
             "duration": round(self.duration, 6),
             "steps": [s.to_dict() for s in self.steps],
+            "started": _iso(self.started),
+            "ended": _iso(self.ended),
+            "group": self.group,
         }
         if self.not_run is not None:
             data["not_run"] = self.not_run.to_dict()
@@ -245,6 +299,9 @@ class HostOutcome:
             error=data.get("error"),
             duration=float(data.get("duration") or 0.0),
             not_run=NotRun.from_dict(not_run) if not_run else None,
+            started=_moment(data.get("started")),
+            ended=_moment(data.get("ended")),
+            group=str(data.get("group") or ""),
         )
 
 

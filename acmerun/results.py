@@ -11,6 +11,7 @@ compiled runbook, the rolling runner, the processors, the run and the cluster.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from acmerun.outcome import FAILURES, HostOutcome, NotRun, NotRunKind, Status
@@ -26,7 +27,15 @@ _NOT_RUN = "acmerun_not_run"
 
 
 def attach(result: Result, outcome: HostOutcome) -> Result:
-    """``result`` carrying ``outcome``: what the compiled runbook's host task returns."""
+    """``result`` carrying ``outcome``: what the compiled runbook's host task returns.
+
+    The host's run ends now: ``outcome.ended`` is now and ``outcome.started`` that
+    less its duration, unless they are set already.
+    """
+    if outcome.ended is None:
+        outcome.ended = datetime.now(timezone.utc)
+    if outcome.started is None:
+        outcome.started = outcome.ended - timedelta(seconds=max(0.0, outcome.duration))
     setattr(result, _OUTCOME, outcome)
     return result
 

@@ -136,6 +136,20 @@ def rolling(doc: Mapping[str, Any]) -> Iterator[Row]:
         yield label, figure, "report the ratio; never 2 down", ""
 
 
+def html_report(doc: Mapping[str, Any]) -> Iterator[Row]:
+    names = {"groups": "lanes by redundancy group (density bands)", "slots": "lanes by worker slot"}
+    for kind, name in names.items():
+        figures = doc[kind]
+        yield (
+            f"HTML report, {doc['devices']} devices, {name}",
+            f"{figures['html_bytes']['median'] / common.MIB:.1f} MiB; Chromium opens it in "
+            f"{_range(figures['open_s'])} (load event {_range(figures['load_event_s'])}); "
+            f"`acmerun show` {_range(figures['show_s'])}",
+            "a few MB; open < 5 s",
+            _met(figures["met"]),
+        )
+
+
 WRITERS = {
     "vs_nornir": vs_nornir,
     "vs_ansible": vs_ansible,
@@ -143,6 +157,7 @@ WRITERS = {
     "latency": latency,
     "startup": startup,
     "rolling": rolling,
+    "html_report": html_report,
 }
 
 

@@ -1,9 +1,10 @@
 """The ``acmerun`` command: its group, ``validate`` and ``schema``.
 
 ``acmerun RUNBOOK [options]`` is ``acmerun run RUNBOOK [options]`` (``cli/run.py``);
-``acmerun lab serve`` is ``cli/lab.py``. Every command runs inside the one error
-boundary (``cli/boundary.py``): an expected error is one line and its documented
-exit code, a bug is one line naming its crash log and exit 250.
+``acmerun lab serve`` is ``cli/lab.py``; ``acmerun show`` is ``cli/show.py``. Every
+command runs inside the one error boundary (``cli/boundary.py``): an expected error
+is one line and its documented exit code, a bug is one line naming its crash log
+and exit 250.
 
 Start-up is kept fast (``--help`` and ``validate`` are run by editors and
 pre-commit): nornir, rich, jinja2 and aiohttp are imported inside the commands
@@ -30,6 +31,7 @@ from acmerun.secrets import Secrets
 #: commands whose module is imported only when they run: name -> (module, attribute, help)
 _LAZY_COMMANDS = {
     "lab": ("acmerun.cli.lab", "lab", "Run the AcmeOS lab: a simulated fleet on loopback."),
+    "show": ("acmerun.cli.show", "show", "Render a past run (a JSON report) as an HTML report."),
 }
 
 

@@ -94,6 +94,13 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     help="Write a JUnit XML report to FILE (one testcase per host and step).",
 )
 @click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write the HTML report to FILE: summary, timeline, failures, hosts (one file, no script).",
+)
+@click.option(
     "-q",
     "--quiet",
     is_flag=True,
@@ -163,6 +170,7 @@ def run_command(
     report: Path | None,
     report_dir: Path | None,
     junit: Path | None,
+    html_file: Path | None,
     quiet: bool,
     verbosity: int,
     log_file: Path | None,
@@ -218,6 +226,7 @@ def run_command(
         report=report,
         report_dir=report_dir,
         junit=junit,
+        html=html_file,
         quiet=quiet,
         verbosity=verbosity,
         no_color=no_color or bool(os.environ.get("NO_COLOR")),

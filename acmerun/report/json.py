@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from acmerun import __version__
-from acmerun.outcome import RunOutcome
+from acmerun.outcome import HostOutcome, RunOutcome
 from acmerun.report.atomic import as_utc, timestamped_stem, write_atomic, write_atomic_new
 from acmerun.secrets import Redactor
 
@@ -149,3 +149,31 @@ def iso_utc(moment: datetime) -> str:
     """``2026-11-24T15:17:00.123Z``: ISO 8601, UTC, milliseconds."""
     utc = as_utc(moment)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def outcome_from_report(data: Any) -> tuple[RunOutcome, int]:
+    """The run and its exit code from a report's data (what ``report_data`` gave).
+
+    ``ValueError`` (or ``KeyError``, ``TypeError``) when ``data`` is not a report.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("runbook"), dict):
+        raise ValueError("not an acmerun JSON report")
+    hosts = data.get("hosts")
+    if not isinstance(hosts, dict):
+        raise ValueError("not an acmerun JSON report: no hosts")
+    outcome = RunOutcome(
+        runbook=str(data["runbook"]["path"]),
+        name=str(data["runbook"]["name"]),
+        check=bool(data["check"]),
+        started=_time(data["started"]),
+        ended=_time(data["ended"]),
+        hosts={str(n): HostOutcome.from_dict(str(n), h) for n, h in hosts.items()},
+        target=str(data.get("target") or ""),
+        interrupted=bool(data.get("interrupted")),
+    )
+    return outcome, int(data["exit_code"])
+
+
+def _time(value: Any) -> datetime:
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)

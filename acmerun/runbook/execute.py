@@ -16,13 +16,14 @@ import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from nornir.core.exceptions import NornirSubTaskError
 from nornir.core.task import MultiResult, Result, Task
 
 from acmerun.acmeos.deadline import DeadlineExceeded, remaining, step_deadline
-from acmerun.outcome import Status, StepOutcome
+from acmerun.outcome import Downtime, Status, StepOutcome
 from acmerun.runbook.budget import RenderDeadline, RenderInterrupted
 from acmerun.runbook.model import Step
 from acmerun.runbook.templating import Expression, Renderer, render_within
@@ -216,6 +217,8 @@ class HostRun:
             if cs.fn is not None:
                 # a change made by a failed attempt stays made, whatever the retries do
                 outcome.changed = outcome.changed or error.result.changed
+                # a device that went down and did not come back: its downtime so far
+                outcome.down = _downtime(_innermost(error)) or outcome.down
             if step.timeout is not None and time.monotonic() - begun >= step.timeout:
                 raise _Failure(Status.FAILED, str(DeadlineExceeded(step.timeout))) from None
             raise self._failure(error, group) from None
@@ -230,6 +233,7 @@ class HostRun:
             raise _Failure(Status.FAILED, str(DeadlineExceeded(step.timeout)))
         value = done[0].result if cs.fn is not None else None
         outcome.result = self.redactor.data(value)
+        outcome.down = _downtime(done[0]) if cs.fn is not None else None
         outcome.status = Status.CHANGED if outcome.changed else Status.OK
         if step.register is not None:
             self.vars[step.register] = self.extra_vars.get(step.register, value)
@@ -315,3 +319,13 @@ def _run_group(task: Task, run: HostRun, group: tuple[CompiledStep, list[Ran]]) 
     changed = any(r.outcome.changed for r in ran)
     summary = ", ".join(f"{r.outcome.name}: {r.outcome.status}" for r in ran)
     return Result(host=task.host, result=summary, changed=changed, failed=stopped)
+
+
+def _downtime(source: object) -> Downtime | None:
+    """The device's downtime a task's result or error names (``downtime``: start, end), if any."""
+    found = getattr(source, "downtime", None)
+    if isinstance(found, tuple) and len(found) == 2:
+        start, end = found
+        if isinstance(start, datetime) and isinstance(end, datetime):
+            return Downtime(start, end)
+    return None

@@ -30,6 +30,8 @@ class RunOptions:
     report: Path | None = None
     report_dir: Path | None = None
     junit: Path | None = None
+    #: write the HTML report (a page to look at) to this file
+    html: Path | None = None
     quiet: bool = False
     no_color: bool = False
     log_file: Path | None = None

@@ -17,6 +17,8 @@ def check_report_paths(options: RunOptions) -> None:
         folders.append(("--report", options.report.parent))
     if options.junit is not None:
         folders.append(("--junit", options.junit.parent))
+    if options.html is not None:
+        folders.append(("--html", options.html.parent))
     report_dir = options.report_dir or options.config.report_dir
     if report_dir is not None:
         folders.append(("--report-dir", report_dir))
@@ -46,7 +48,8 @@ def _check_report_files(options: RunOptions) -> None:
         if ident is not None:
             inputs.setdefault(ident, f"{what} {path}")
     seen: dict[tuple[int, int] | str, str] = {}
-    for option, target in (("--report", options.report), ("--junit", options.junit)):
+    targets = (("--report", options.report), ("--junit", options.junit), ("--html", options.html))
+    for option, target in targets:
         if target is None:
             continue
         try:

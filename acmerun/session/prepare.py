@@ -119,7 +119,7 @@ def prepare(
             inventory=source,
             runner=runner,
             credentials=login,
-            reports=ReportTargets(options.report, report_dir, options.junit),
+            reports=ReportTargets(options.report, report_dir, options.junit, options.html),
             secrets=options.secrets,
             target=describe(source),
             stop=stop,

@@ -88,6 +88,7 @@ class ReportTargets:
     report: Path | None = None
     report_dir: Path | None = None
     junit: Path | None = None
+    html: Path | None = None
 
 
 @dataclass(frozen=True)

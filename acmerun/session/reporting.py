@@ -19,7 +19,10 @@ from acmerun.session.record import ReportTargets
 
 
 def reporters(targets: ReportTargets, code: int, secrets: Secrets) -> list[Reporter]:
-    """The file reporters the run asked for (``--report``, ``--report-dir``, ``--junit``)."""
+    """The reporters asked for (``--report``, ``--report-dir``, ``--junit``, ``--html``).
+
+    ``--report-dir`` gets the JSON report and the HTML report, side by side.
+    """
     chosen: list[Reporter] = []
     if targets.report is not None or targets.report_dir is not None:
         from acmerun.report.json import JsonReport
@@ -32,6 +35,13 @@ def reporters(targets: ReportTargets, code: int, secrets: Secrets) -> list[Repor
         from acmerun.report.junit import JunitReport
 
         chosen.append(JunitReport(targets.junit, secrets=secrets))
+    if targets.html is not None or targets.report_dir is not None:
+        from acmerun.report.html import HtmlReport
+
+        if targets.html is not None:
+            chosen.append(HtmlReport(targets.html, exit_code=code, secrets=secrets))
+        if targets.report_dir is not None:
+            chosen.append(HtmlReport(directory=targets.report_dir, exit_code=code, secrets=secrets))
     return chosen
 
 

@@ -95,6 +95,8 @@ def _run(run: PreparedRun, executor: Executor | None, out: TextIO) -> RunResult:
 
         executor = LocalExecutor()
     hosts = executor.execute(run, out)
+    for name, host in hosts.items():
+        host.group = host.group or run.groups.get(name, "")
     outcome = RunOutcome(
         runbook=str(options.runbook),
         name=run.runbook.name,

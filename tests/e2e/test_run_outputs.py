@@ -111,8 +111,9 @@ def test_quiet_prints_nothing_when_all_is_well(lab: Any, tmp_path: Path) -> None
         cwd=tmp_path,
     )
     assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
-    (report,) = (tmp_path / "reports").iterdir()
+    report, page = sorted((tmp_path / "reports").iterdir(), key=lambda p: p.suffix != ".json")
     assert report.suffix == ".json"
+    assert page.name == report.stem + ".html"  # the HTML report, alongside
     assert len(json.loads(report.read_text())["hosts"]) == EARTH_HOSTS
     again = acmerun(
         str(DATA / "audit.yml"),
@@ -123,7 +124,8 @@ def test_quiet_prints_nothing_when_all_is_well(lab: Any, tmp_path: Path) -> None
         cwd=tmp_path,
     )
     assert again.returncode == 0
-    assert len(list((tmp_path / "reports").iterdir())) == 2
+    assert len(list((tmp_path / "reports").glob("*.json"))) == 2
+    assert len(list((tmp_path / "reports").glob("*.html"))) == 2
     assert not (tmp_path / "nornir.log").exists()
 
 
@@ -181,8 +183,9 @@ def test_credentials_from_the_config_file(lab: Any, tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.splitlines()[0] == f"target: inventory {lab.url}"
-    (report,) = (tmp_path / "from-config").iterdir()
-    assert_no_secret(run, report, tmp_path / "run.log")
+    page, report = sorted((tmp_path / "from-config").iterdir(), key=lambda p: p.suffix)
+    assert (page.suffix, report.suffix) == (".html", ".json")
+    assert_no_secret(run, report, page, tmp_path / "run.log")
     wrong = tmp_path / "wrong.yml"
     wrong.write_text(f"inventory: {{url: '{lab.url}'}}\ncredentials: {{password: nope}}\n")
     run = acmerun(str(DATA / "audit.yml"), "--config", str(wrong), env=environment(), cwd=tmp_path)

@@ -8,6 +8,8 @@ changed and every would-be change is reported with ``changed=True``.
 
 from __future__ import annotations
 
+import contextlib
+from datetime import datetime, timezone
 from typing import Any
 
 from nornir.core.task import Result, Task
@@ -20,6 +22,10 @@ from acmerun.plugins.connections.acmeos import CONNECTION_NAME
 ESTABLISHED = "established"
 #: how long ``upgrade_os`` and ``reboot`` wait for a device to come back (seconds)
 REBOOT_TIMEOUT = 600.0
+
+#: attribute of ``upgrade_os``'s Result (or of its error when the device did not come back):
+#: (start, end) of the device's downtime, UTC datetimes
+DOWNTIME = "downtime"
 
 
 def _device(task: Task) -> AcmeOSAPI:
@@ -127,10 +133,21 @@ def upgrade_os(task: Task, version: str, reboot_timeout: float = REBOOT_TIMEOUT)
         return Result(host=task.host, result=f"would upgrade {before} -> {version}", changed=True)
     if installed["status"] == "unchanged":  # upgraded meanwhile by someone else
         return Result(host=task.host, result="nothing to do", changed=False)
-    _device(task).wait_until_up(
-        reboot_timeout, expected=float(installed.get("reboot_seconds") or 0)
-    )
+    down = datetime.now(timezone.utc)
+    try:
+        _device(task).wait_until_up(
+            reboot_timeout, expected=float(installed.get("reboot_seconds") or 0)
+        )
+    except Exception as error:
+        # not back in time (or the step's deadline came): down from the reboot until now
+        with contextlib.suppress(AttributeError):
+            setattr(error, DOWNTIME, (down, datetime.now(timezone.utc)))
+        raise
+    back = datetime.now(timezone.utc)
     after = task.run(task=get_version).result["full_version"]
     if after != version:
         raise VersionMismatch(version, after)
-    return Result(host=task.host, result=f"upgraded {before} -> {version}", changed=True)
+    result = Result(host=task.host, result=f"upgraded {before} -> {version}", changed=True)
+    # the device's downtime: from the reboot the install started until it took a session again
+    setattr(result, DOWNTIME, (down, back))
+    return result

@@ -64,6 +64,7 @@ def test_report_content(outcome: RunOutcome, tmp_path: Path) -> None:
         "result": {"cpu": 12, "ram": 40},
         "error": None,
         "steps": [],
+        "down": None,
     }
     nested = spine["steps"][2]["steps"]
     assert nested[0]["name"] == "get version"
