@@ -87,15 +87,51 @@ def _task(source: Source, step: Mapping[str, Any], path: Path) -> Iterator[Probl
             yield _at(source, path, message)
 
 
-def _step(source: Source, step: Any, path: Path) -> Iterator[Problem]:
-    if not isinstance(step, Mapping):
-        return
-    yield from _task(source, step, path)
-    if "steps" in step and "task" not in step:
-        for key in ("args", "register"):
+_NEEDS_TASK = ("args", "loop", "loop_var", "until", "changed_when", "failed_when")
+
+
+def _flow(
+    source: Source, step: Mapping[str, Any], path: Path, names: frozenset[str]
+) -> Iterator[Problem]:
+    """rescue/always only around nested steps; loop keys only on a task; loop_var free."""
+    group = "task" not in step
+    for key in ("rescue", "always"):
+        if key in step and not group:
+            message = f"'{key}' needs 'steps' (or 'include'): it runs after nested steps"
+            yield _at(source, (*path, key), message, key=True)
+    if group:
+        for key in _NEEDS_TASK:
             if key in step:
                 message = f"'{key}' needs a 'task': a step with nested 'steps' has no {key}"
                 yield _at(source, (*path, key), message, key=True)
+    if "loop_var" in step and "loop" not in step:
+        yield _at(source, (*path, "loop_var"), "'loop_var' needs a 'loop'", key=True)
+    loop_var = step.get("loop_var", "item") if "loop" in step else None
+    if isinstance(loop_var, str) and _IDENTIFIER.match(loop_var):
+        where = (*path, "loop_var") if "loop_var" in step else (*path, "loop")
+        if loop_var in RESERVED_NAMES:
+            message = f"loop_var '{loop_var}' is a reserved name in templates: use another name"
+            yield _at(source, where, message)
+        elif loop_var in names or loop_var == step.get("register"):
+            message = (
+                f"loop_var '{loop_var}' is already a variable or a registered name: "
+                "use another name"
+            )
+            yield _at(source, where, message)
+    for key in ("until", "changed_when", "failed_when"):
+        yield from _expression(source, step.get(key), (*path, key))
+    yield from _templates(source, step.get("loop"), (*path, "loop"))
+    yield from _templates(source, step.get("vars"), (*path, "vars"))
+    yield from _templates(source, step.get("name"), (*path, "name"))
+
+
+def _step(
+    source: Source, step: Any, path: Path, names: frozenset[str] = frozenset()
+) -> Iterator[Problem]:
+    if not isinstance(step, Mapping):
+        return
+    yield from _task(source, step, path)
+    yield from _flow(source, step, path, names)
     yield from _templates(source, step.get("args"), (*path, "args"))
     yield from _expression(source, step.get("when"), (*path, "when"))
     asserts = step.get("assert")
@@ -108,10 +144,40 @@ def _step(source: Source, step: Any, path: Path) -> Iterator[Problem]:
     if isinstance(register, str) and _IDENTIFIER.match(register) and register in RESERVED_NAMES:
         message = f"'{register}' is a reserved name in templates: register under another name"
         yield _at(source, (*path, "register"), message)
-    children = step.get("steps")
-    if isinstance(children, list):
-        for i, child in enumerate(children):
-            yield from _step(source, child, (*path, "steps", i))
+    for key in ("steps", "rescue", "always"):
+        children = step.get(key)
+        if isinstance(children, list):
+            for i, child in enumerate(children):
+                yield from _step(source, child, (*path, key, i), names)
+
+
+def _registers(steps: Any) -> Iterator[str]:
+    if isinstance(steps, list):
+        for step in steps:
+            if isinstance(step, Mapping):
+                if isinstance(step.get("register"), str):
+                    yield step["register"]
+                if isinstance(step.get("vars"), Mapping):
+                    yield from (k for k in step["vars"] if isinstance(k, str))
+                for key in ("steps", "rescue", "always"):
+                    yield from _registers(step.get(key))
+
+
+def runbook_names(data: Mapping[str, Any]) -> frozenset[str]:
+    """The runbook's vars, registered names and step vars (a loop_var may not reuse one)."""
+    found = set(_registers(data.get("steps")))
+    if isinstance(data.get("vars"), Mapping):
+        found.update(k for k in data["vars"] if isinstance(k, str))
+    return frozenset(found)
+
+
+def steps_problems(source: Source, steps: Any, path: Path, names: frozenset[str]) -> list[Problem]:
+    """The problems of the steps at ``path`` of ``source`` (a runbook or an included file)."""
+    found: list[Problem] = []
+    if isinstance(steps, list):
+        for i, step in enumerate(steps):
+            found.extend(_step(source, step, (*path, i), names))
+    return found
 
 
 def semantic_problems(source: Source) -> list[Problem]:
@@ -125,8 +191,7 @@ def semantic_problems(source: Source) -> list[Problem]:
         group_by = strategy["rolling"].get("group_by")
         path: Path = ("strategy", "rolling", "group_by")
         problems.extend(_templates(source, group_by, path))
-    steps = data.get("steps")
-    if isinstance(steps, list):
-        for i, step in enumerate(steps):
-            problems.extend(_step(source, step, ("steps", i)))
+    problems.extend(_templates(source, data.get("name"), ("name",)))
+    problems.extend(_templates(source, data.get("vars"), ("vars",)))
+    problems.extend(steps_problems(source, data.get("steps"), ("steps",), runbook_names(data)))
     return problems

@@ -26,7 +26,8 @@ from acmerun.runbook.tasks import RESERVED_ARGS, closest
 
 SCHEMA_URL = "https://raw.githubusercontent.com/acmerun/acmerun/main/acmerun/runbook/schema.json"
 RUNBOOK_SUFFIXES = (".yml", ".yaml")
-_TASK_OR_STEPS = [{"required": ["task"]}, {"required": ["steps"]}]
+_TASK_OR_STEPS = [{"required": ["task"]}, {"required": ["steps"]}, {"required": ["include"]}]
+_KINDS = ("task", "steps", "include")
 
 
 @functools.lru_cache(maxsize=1)
@@ -111,10 +112,14 @@ def _explain(source: Source, error: ValidationError) -> Iterator[_Found]:
             yield path, "unknown", close, problem
         return
     if error.validator == "oneOf" and error.validator_value == _TASK_OR_STEPS:
-        if isinstance(instance, dict) and "task" in instance and "steps" in instance:
-            message = "a step has either 'task' or 'steps', not both"
+        given = [k for k in _KINDS if isinstance(instance, dict) and k in instance]
+        if len(given) > 1:
+            message = f"a step has one of 'task', 'steps' or 'include', not {' and '.join(given)}"
         else:
-            message = "a step needs 'task' (a task to run) or 'steps' (nested steps)"
+            message = (
+                "a step needs 'task' (a task to run), 'steps' (nested steps) "
+                "or 'include' (a file of steps)"
+            )
         yield path, "oneOf", None, Problem(*source.value_at(path), where, message)
         return
     if error.validator in ("anyOf", "oneOf"):

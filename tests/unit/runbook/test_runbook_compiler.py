@@ -95,7 +95,8 @@ def test_variable_precedence_vars_host_data_registered_extra(run: Run) -> None:
         f"  - {{task: '{T}:echo', args: {{value: host}}, register: b}}\n"
         f"  - {{task: '{T}:echo', args: {{value: host}}, register: c}}\n"
         f"  - task: '{T}:echo'\n"
-        "    args: {value: '{{ [site, a, b, c, inventory_hostname, check_mode] | join(\" \") }}'}\n"
+        "    args: {value: '{{ [site, a, b.result, c, inventory_hostname,"
+        ' check_mode] | join(" ") }}\'}\n'
     )
     outcomes, _ = run(text, extra_vars={"c": "extra"})
     assert outcomes["h1"].steps[2].result == "earth vars host extra h1 False"
@@ -276,8 +277,8 @@ def test_nested_steps_nest_in_outcomes_and_in_nornir_results(run: Run) -> None:
         "      - name: inner group",
         "        steps:",
         f"          - {{name: deepest, task: '{T}:nested', args: {{value: 1}}, register: d}}",
-        "    assert: d == 1",
-        f"  - {{name: last, task: '{T}:echo', args: {{value: '{{{{ d }}}}'}}}}",
+        "    assert: d.result == 1",
+        f"  - {{name: last, task: '{T}:echo', args: {{value: '{{{{ d.result }}}}'}}}}",
     )
     outcomes, results = run(text)
     host = outcomes["h1"]
@@ -428,7 +429,8 @@ def test_hosts_render_templates_without_compiling_any_code() -> None:
     global _compiled
     text = steps(
         f"  - {{task: '{T}:echo', args: {{value: 'v{{{{ n }}}}'}}, register: r, when: n > 1}}",
-        f"  - {{task: '{T}:echo', args: {{value: '{{{{ r }}}}'}}, assert: [r == 'v5']}}",
+        f"  - {{task: '{T}:echo', args: {{value: '{{{{ r.result }}}}'}},"
+        " assert: [r.result == 'v5']}",
     )
     compiled = compile_text(text)
     nr = make_nornir(tuple(f"h{i}" for i in range(20)))
