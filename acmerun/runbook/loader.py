@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator, ValidationError, validators
 
 from acmerun.errors import RunbookInvalid
 from acmerun.runbook.checks import semantic_problems
+from acmerun.runbook.includes import expand, locator
 from acmerun.runbook.model import Runbook
 from acmerun.runbook.source import Path, Problem, Source, format_path, parse
 from acmerun.runbook.tasks import RESERVED_ARGS, closest
@@ -187,22 +188,18 @@ def _problems(source: Source) -> list[Problem]:
     return problems
 
 
-def _locator(source: Source, path: str) -> Any:
-    def locate(where: Path) -> str:
-        line, col = source.value_at(where)
-        return f"{path}:{line}:{col}"
-
-    return locate
-
-
 def load_runbook_text(text: str | bytes, path: str) -> Runbook:
     """The runbook in ``text`` (``path`` names it in errors); raises ``RunbookInvalid``."""
     source, problems = parse(text)
     if source is not None:
         problems = problems + _problems(source)
-    if problems or source is None:
-        raise RunbookInvalid([p.render(path) for p in sorted(set(problems))])
-    return Runbook.create(source.data, path, _locator(source, path))
+    errors = [p.render(path) for p in sorted(set(problems))]
+    if source is None:
+        raise RunbookInvalid(errors)
+    expanded = expand(source, path, _problems)
+    if errors or expanded.errors:
+        raise RunbookInvalid(errors + expanded.errors)
+    return Runbook.create(expanded.data, path, locator(source, path, expanded.found))
 
 
 def _read(path: str) -> bytes:
