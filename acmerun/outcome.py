@@ -250,6 +250,15 @@ def leaves(steps: Iterable[StepOutcome]) -> Iterator[tuple[str, StepOutcome]]:
     return ((path, step) for path, step in walk(steps) if not step.steps)
 
 
+def rescued(steps: Iterable[StepOutcome]) -> list[str]:
+    """The paths of the rescued steps: their failed nested steps are no failure."""
+    return [path for path, step in walk(steps) if step.status is Status.RESCUED]
+
+
+def _within(path: str, parents: list[str]) -> bool:
+    return any(path.startswith(f"{parent} > ") for parent in parents)
+
+
 @dataclass
 class RunOutcome:
     """A whole run: the runbook, the mode, the times, and every selected host."""
@@ -278,7 +287,10 @@ class RunOutcome:
         for name in sorted(self.hosts):
             host = self.hosts[name]
             before = len(found)
+            saved = rescued(host.steps)
             for path, step in walk(host.steps):
+                if _within(path, saved):
+                    continue
                 if step.status in FAILURES and not any(c.status in FAILURES for c in step.steps):
                     found.append((name, path, step.error or step.status.value))
             if len(found) == before and host.status in FAILURES:

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
 
-from acmerun.outcome import FAILURES, HostOutcome, RunOutcome, Status, leaves
+from acmerun.outcome import FAILURES, HostOutcome, RunOutcome, Status, leaves, rescued
 from acmerun.report.atomic import as_utc, write_atomic
 from acmerun.secrets import Redactor
 
@@ -74,7 +74,10 @@ def junit_xml(outcome: RunOutcome, *, secrets: Iterable[str | None] = ()) -> str
             )
             tests += 1
             text = clean(error or status.value)
-            if status in _FAILURE and host.status not in _FAILURE:
+            if status is Status.RESCUED:
+                # a failed step whose failure the rescue steps recovered: not a failure
+                ET.SubElement(case, "system-out").text = f"failed (rescued): {text}"
+            elif status in _FAILURE and host.status not in _FAILURE:
                 # ignore_errors: the step failed but the host did not
                 ET.SubElement(case, "system-out").text = f"{status.value} (ignored): {text}"
             elif status in _FAILURE:
@@ -104,13 +107,21 @@ def junit_xml(outcome: RunOutcome, *, secrets: Iterable[str | None] = ()) -> str
 
 def _cases(host: HostOutcome, run_name: str) -> list[tuple[str, Status, float, str | None]]:
     """(test name, status, seconds, error) for each test case of one host."""
-    cases = [(path, s.status, s.duration, s.error) for path, s in leaves(host.steps)]
+    saved = rescued(host.steps)
+    cases = [
+        (path, Status.RESCUED if _within(path, saved) else s.status, s.duration, s.error)
+        for path, s in leaves(host.steps)
+    ]
     statuses = {status for _, status, _, _ in cases}
     if not cases or (
         host.status not in (Status.OK, Status.CHANGED) and host.status not in statuses
     ):
         cases.append((run_name, host.status, host.duration if not cases else 0.0, host.error))
     return cases
+
+
+def _within(path: str, parents: list[str]) -> bool:
+    return any(path.startswith(f"{parent} > ") for parent in parents)
 
 
 def _message(text: str) -> str:
