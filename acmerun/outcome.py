@@ -40,6 +40,9 @@ class Status(str, enum.Enum):
 #: a host's statuses, in the order of the totals in every report (a rescued host is ok)
 STATUSES: tuple[Status, ...] = tuple(s for s in Status if s is not Status.RESCUED)
 
+#: the error of a step not run under --check: its task does not declare dry-run support
+NOT_CHECKABLE = "does not support check mode"
+
 #: statuses that count as a host's failure (for failure limits, exit codes and JUnit)
 FAILURES: frozenset[Status] = frozenset({Status.FAILED, Status.UNREACHABLE})
 
@@ -296,6 +299,15 @@ class RunOutcome:
             if len(found) == before and host.status in FAILURES:
                 found.append((name, "", host.error or host.status.value))
         return found
+
+    def not_checked(self) -> dict[str, int]:
+        """Step path -> hosts on which it was not run because it does not support check mode."""
+        found: Counter[str] = Counter()
+        for host in self.hosts.values():
+            for path, step in walk(host.steps):
+                if step.status is Status.SKIPPED and step.error == NOT_CHECKABLE:
+                    found[path] += 1
+        return dict(found)
 
     def to_dict(self) -> dict[str, Any]:
         """The run as JSON-ready data (hosts sorted by name)."""

@@ -185,6 +185,14 @@ def recap_lines(
             lines.append(line)
             lines.extend(styled(f"    {printable(more)}") for more in rest)
 
+    unchecked = outcome.not_checked() if outcome.check else {}
+    if unchecked:
+        lines.append(Text())
+        lines.append(rule("NOT RUN IN CHECK MODE"))
+        for path, n in unchecked.items():
+            noun = "host" if n == 1 else "hosts"
+            lines.append(styled(f"{printable(path)} ({n} {noun}): does not support check mode"))
+
     totals = outcome.totals()
     lines.append(Text())
     lines.append(rule("TOTALS"))

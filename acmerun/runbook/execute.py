@@ -20,15 +20,13 @@ from nornir.core.exceptions import NornirSubTaskError
 from nornir.core.task import Result, Task
 
 from acmerun.acmeos.defaults import MASK
-from acmerun.outcome import Status, StepOutcome
+from acmerun.outcome import NOT_CHECKABLE, Status, StepOutcome
 from acmerun.runbook.attempt import MAX_DELAY, Attempts, CompiledStep, Ran, run_group
 from acmerun.runbook.failures import StepFailure, describe, registered, unfail, worst
 from acmerun.runbook.model import Step
 
 __all__ = ["MAX_DELAY", "CompiledStep", "HostRun", "Ran", "worst"]
 
-#: why a step is not run under --check
-NO_CHECK_MODE = "does not support check mode"
 #: what a ``no_log`` step shows of its error
 HIDDEN = f"details hidden (no_log): {MASK}"
 
@@ -66,7 +64,7 @@ class HostRun(Attempts):
                 outcome.status = Status.SKIPPED
             elif dry_run and not cs.checkable and step.check_mode is None:
                 outcome.status = Status.SKIPPED
-                outcome.error = NO_CHECK_MODE
+                outcome.error = NOT_CHECKABLE
             else:
                 if step.check_mode is not None:
                     task.global_dry_run = step.check_mode

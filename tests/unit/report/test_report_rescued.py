@@ -41,3 +41,16 @@ def test_junit_reports_a_rescued_failure_as_no_failure_even_when_the_host_fails_
     assert (verify.findtext("system-out") or "").startswith("failed (rescued)")
     assert cases["after"].find("failure") is not None
     assert [p for _, p, _ in outcome(later=Status.FAILED).failures()] == ["after"]
+
+
+def test_the_recap_of_a_check_run_lists_the_steps_not_run_in_check_mode() -> None:
+    from acmerun.outcome import NOT_CHECKABLE
+    from acmerun.report.recap import recap_lines
+
+    now = datetime(2026, 12, 3, tzinfo=timezone.utc)
+    skipped = StepOutcome("touch", "pkg.mod:touch", Status.SKIPPED, error=NOT_CHECKABLE)
+    hosts = {n: HostOutcome(n, Status.OK, steps=[skipped]) for n in ("h1", "h2")}
+    run = RunOutcome("rb.yml", "rb", True, now, now, hosts)
+    text = [line.plain for line in recap_lines(run, color=False, width=80)]
+    at = next(i for i, line in enumerate(text) if line.startswith("NOT RUN IN CHECK MODE"))
+    assert text[at + 1] == "touch (2 hosts): does not support check mode"
