@@ -22,6 +22,7 @@ from acmerun.outcome import HostOutcome, Status
 from acmerun.results import attach
 from acmerun.runbook.execute import CompiledStep, HostRun, Ran, worst
 from acmerun.runbook.model import Runbook, Step
+from acmerun.runbook.once import OnceSlots
 from acmerun.runbook.tasks import TaskNotFound, checks_safely, resolve
 from acmerun.runbook.templating import (
     Expression,
@@ -164,6 +165,8 @@ class CompiledRunbook:
         rolling = runbook.strategy.rolling
         self._group_by = compile_text(rolling.group_by) if rolling is not None else None
         self._vars = {k: compile_value(v) for k, v in runbook.vars.items()}
+        #: run_once steps: one host runs each, the others share its outcome
+        self._once = OnceSlots()
 
     def variables(self, host: Host, check: bool = False) -> dict[str, Any]:
         """What templates see on ``host``: vars < host data < (registered) < extra vars.
@@ -213,6 +216,7 @@ class CompiledRunbook:
         self, task: Task, variables: dict[str, Any]
     ) -> tuple[list[Ran], Status, str | None]:
         run = HostRun(task, variables, self.extra_vars, self.stop)
+        run.once = self._once
         try:
             ran = run.run_steps(task, self._steps)
         finally:

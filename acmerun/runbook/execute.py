@@ -24,6 +24,7 @@ from acmerun.outcome import NOT_CHECKABLE, Status, StepOutcome
 from acmerun.runbook.attempt import MAX_DELAY, Attempts, CompiledStep, Ran, run_group
 from acmerun.runbook.failures import StepFailure, describe, registered, unfail, worst
 from acmerun.runbook.model import Step
+from acmerun.runbook.once import OnceSlots, follow, publish
 
 __all__ = ["MAX_DELAY", "CompiledStep", "HostRun", "Ran", "worst"]
 
@@ -33,6 +34,9 @@ HIDDEN = f"details hidden (no_log): {MASK}"
 
 class HostRun(Attempts):
     """One host's run of the runbook's steps, with its variables and registered results."""
+
+    #: the run's run_once steps (shared by every host of the run), if any
+    once: OnceSlots | None = None
 
     def run_steps(self, task: Task, steps: Sequence[CompiledStep]) -> list[Ran]:
         """Run ``steps`` in order; after a stop, the rest are skipped (or interrupted)."""
@@ -50,7 +54,31 @@ class HostRun(Attempts):
         return ran
 
     def run_step(self, task: Task, cs: CompiledStep) -> Ran:
-        """Run one step: its vars, ``when``, check mode, loop, retries, rescue, always, register."""
+        """Run one step; a ``run_once`` step on the first host to reach it, shared by the rest."""
+        if not cs.step.run_once or self.once is None:
+            return self._run(task, cs)
+        slot, leader = self.once.claim(id(cs), self.host.name)
+        if not leader:
+            outcome = StepOutcome(name=self._name(cs), task=cs.step.label, status=Status.OK)
+            value = follow(slot, self.stop, outcome)
+            if cs.step.register is not None and value is not None:
+                self.vars[cs.step.register] = self.extra_vars.get(cs.step.register, value)
+            return self._ran(task, cs.step, outcome, len(task.results))
+        ran: Ran | None = None
+        try:
+            ran = self._run(task, cs)
+        finally:
+            if ran is None:
+                failed = StepOutcome(cs.step.name, cs.step.label, Status.FAILED, failed=True)
+                failed.error = "the step ended abnormally"
+                publish(slot, failed, None)
+            else:
+                register = cs.step.register
+                publish(slot, ran.outcome, self.vars.get(register) if register else None)
+        return ran
+
+    def _run(self, task: Task, cs: CompiledStep) -> Ran:
+        """One step: its vars, ``when``, check mode, loop, retries, rescue, always, register."""
         step = cs.step
         outcome = StepOutcome(name=self._name(cs), task=step.label, status=Status.OK)
         start = time.monotonic()

@@ -120,3 +120,31 @@ def test_sigint_ends_a_wait_at_once(lab: processes.LabProcess, tmp_path: Path) -
     report = json.loads((tmp_path / "run.json").read_text())
     for host in report["hosts"].values():
         assert [s["status"] for s in host["steps"]] == ["ok", "interrupted", "interrupted"]
+
+
+ONCE = """name: once
+inventory: {options: {filter_sites: [earth]}, filter: {dev_type: leaf}}
+strategy: {serial: 1}
+steps:
+  - name: read once
+    task: acmeos.get_version
+    register: ver
+    run_once: true
+  - task: log
+    args: {msg: "fleet runs {{ ver.full_version }}"}
+"""
+
+
+def test_run_once_is_once_per_run_across_serial_batches(
+    lab: processes.LabProcess, tmp_path: Path
+) -> None:
+    (tmp_path / "rb.yml").write_text(ONCE)
+    run = processes.run_acmerun(
+        "rb.yml", "--report", "run.json", env=processes.environment(lab.url), cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    hosts = json.loads((tmp_path / "run.json").read_text())["hosts"]
+    assert len(hosts) == 2
+    assert sorted(h["steps"][0]["attempts"] for h in hosts.values()) == [0, 1]
+    logged = {h["steps"][1]["result"] for h in hosts.values()}
+    assert len(logged) == 1 and logged.pop().startswith("fleet runs ")

@@ -222,3 +222,24 @@ def test_validate_locates_misuse(body: str, expected: str) -> None:
     with pytest.raises(RunbookInvalid) as raised:
         load_runbook_text("name: flow\nvars: {n: 5, count: 1}\nsteps:\n" + body, "rb.yml")
     assert any(e.startswith(expected) for e in raised.value.errors), raised.value.errors
+
+
+def test_run_once_runs_on_one_host_and_every_host_sees_its_result() -> None:
+    hosts = run(
+        f"  - {{name: once, task: '{T}:flaky', args: {{failures: 0}}, register: r,"
+        " run_once: true}\n"
+        f"  - {{name: seen, task: '{T}:echo', args: {{value: '{{{{ r.result.attempt }}}}'}}}}\n",
+        names=("h1", "h2", "h3"),
+    )
+    assert sum(n for (_, what), n in t.CALLS.items() if what == "flaky") == 1
+    assert sorted(h.steps[0].attempts for h in hosts.values()) == [0, 0, 1]
+    assert {h.steps[1].result for h in hosts.values()} == {1}
+    assert {h.status for h in hosts.values()} == {Status.OK}
+
+
+def test_a_failed_run_once_step_fails_every_host() -> None:
+    hosts = run(f"  - {{name: once, task: '{T}:fail', run_once: true}}\n", names=("h1", "h2"))
+    assert {h.status for h in hosts.values()} == {Status.FAILED}
+    errors = sorted(h.steps[0].error or "" for h in hosts.values())
+    assert errors[0] == "RuntimeError: boom"
+    assert errors[1].startswith("run_once on h") and errors[1].endswith(": RuntimeError: boom")
