@@ -20,7 +20,14 @@ from nornir.core.task import Result, Task
 from acmerun.acmeos.deadline import DeadlineExceeded, remaining, step_deadline
 from acmerun.outcome import Status, StepOutcome
 from acmerun.runbook.budget import RenderDeadline, RenderInterrupted
-from acmerun.runbook.failures import StepFailure, describe, device_error, innermost, registered
+from acmerun.runbook.failures import (
+    StepFailure,
+    describe,
+    device_error,
+    hidden,
+    innermost,
+    registered,
+)
 from acmerun.runbook.model import Step
 from acmerun.runbook.templating import Expression, Renderer, render_within
 from acmerun.secrets import Redactor
@@ -132,7 +139,10 @@ class Attempts:
                 else:
                     if getattr(cs.fn, "acmerun_stop", False):
                         args["stop"] = self.stop
-                    done = task.run(task=cs.fn, name=outcome.name, **args)
+                    if getattr(cs.fn, "acmerun_no_log", False):
+                        args["no_log"] = step.no_log
+                    fn = hidden(cs.fn) if step.no_log else cs.fn
+                    done = task.run(task=fn, name=outcome.name, **args)
         except NornirSubTaskError as error:
             self.close_connections()
             if cs.fn is not None:

@@ -10,6 +10,7 @@ import logging
 
 from nornir.core.task import Result, Task
 
+from acmerun.acmeos.defaults import MASK
 from acmerun.stop import StopToken
 
 logger = logging.getLogger("acmerun")
@@ -27,10 +28,11 @@ wait.acmerun_stop = True  # type: ignore[attr-defined]
 wait.acmerun_supports_check = True  # type: ignore[attr-defined]
 
 
-def log(task: Task, msg: str) -> Result:
+def log(task: Task, msg: str, no_log: bool = False) -> Result:
     """``msg`` as the step's result (in every report) and a line of the run's log."""
-    logger.info("%s: %s", task.host.name, msg)
+    logger.info("%s: %s", task.host.name, MASK if no_log else msg)
     return Result(host=task.host, result=str(msg))
 
 
 log.acmerun_supports_check = True  # type: ignore[attr-defined]
+log.acmerun_no_log = True  # type: ignore[attr-defined]

@@ -22,14 +22,11 @@ from nornir.core.task import Result, Task
 from acmerun.acmeos.defaults import MASK
 from acmerun.outcome import NOT_CHECKABLE, Status, StepOutcome
 from acmerun.runbook.attempt import MAX_DELAY, Attempts, CompiledStep, Ran, run_group
-from acmerun.runbook.failures import StepFailure, describe, registered, unfail, worst
+from acmerun.runbook.failures import HIDDEN, StepFailure, describe, registered, unfail, worst
 from acmerun.runbook.model import Step
 from acmerun.runbook.once import OnceSlots, follow, publish
 
 __all__ = ["MAX_DELAY", "CompiledStep", "HostRun", "Ran", "worst"]
-
-#: what a ``no_log`` step shows of its error
-HIDDEN = f"details hidden (no_log): {MASK}"
 
 
 class HostRun(Attempts):

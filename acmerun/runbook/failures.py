@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from nornir.core.exceptions import NornirSubTaskError
 from nornir.core.task import MultiResult, Result
 
+from acmerun.acmeos.defaults import MASK
 from acmerun.outcome import Status, StepOutcome
 
+#: what a ``no_log`` step shows of its error
+HIDDEN = f"details hidden (no_log): {MASK}"
 _ORDER = (Status.UNREACHABLE, Status.FAILED, Status.CHANGED)
 #: the outcome names a registered variable holds besides the result's own keys
 OUTCOME_NAMES = ("failed", "changed", "skipped", "status", "error", "attempts", "result")
@@ -58,6 +62,25 @@ def describe(error: BaseException | str) -> str:
         return str(error)
     text = str(error)
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def hidden(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` for a ``no_log`` step: what it raises says nothing of its arguments or result.
+
+    nornir logs a failed task's exception; the one it sees keeps only the class's
+    ``unreachable`` and ``retryable`` (so the step still ends as it should).
+    """
+
+    @functools.wraps(fn)
+    def run(task: Any, **args: Any) -> Any:
+        try:
+            return fn(task, **args)
+        except Exception as error:
+            kind = type(error)
+            marks = {k: getattr(kind, k) for k in ("unreachable", "retryable") if hasattr(kind, k)}
+            raise type("NoLogError", (Exception,), marks)(HIDDEN) from None
+
+    return run
 
 
 def unfail(result: Result | MultiResult) -> None:

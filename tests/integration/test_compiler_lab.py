@@ -136,7 +136,7 @@ def test_the_schema_describes_the_real_built_in_task_arguments() -> None:
     tasks.update((n, getattr(builtins, n)) for n in ENGINE_TASKS)
     assert sorted(rules) == sorted(tasks)
     for name, fn in tasks.items():
-        # the stop token is the engine's to pass (wait), never a runbook argument
+        # the stop token and no_log are the engine's to pass, never runbook arguments
         params = [
             p for p in list(inspect.signature(fn).parameters.values())[1:] if p.name != "stop"
         ]

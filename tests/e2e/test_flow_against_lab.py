@@ -148,3 +148,43 @@ def test_run_once_is_once_per_run_across_serial_batches(
     assert sorted(h["steps"][0]["attempts"] for h in hosts.values()) == [0, 1]
     logged = {h["steps"][1]["result"] for h in hosts.values()}
     assert len(logged) == 1 and logged.pop().startswith("fleet runs ")
+
+
+NO_LOG = """name: hidden
+inventory: {options: {filter_sites: [earth]}, filter: {dev_type: leaf}}
+vars: {token: tok-7f3a9-value}
+steps:
+  - name: use the token
+    task: tests.unit.runbook.tasks_for_tests:fail
+    args: {message: "refused {{ token }}"}
+    no_log: true
+    ignore_errors: true
+  - name: say the token
+    task: log
+    args: {msg: "the token is {{ token }}"}
+    no_log: true
+"""
+
+
+def test_no_log_hides_args_results_and_errors_in_every_output(
+    lab: processes.LabProcess, tmp_path: Path
+) -> None:
+    (tmp_path / "rb.yml").write_text(NO_LOG)
+    run = processes.run_acmerun(
+        "rb.yml",
+        "--report",
+        "run.json",
+        "--junit",
+        "run.xml",
+        "--log-file",
+        "run.log",
+        env=processes.environment(lab.url),
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    outputs = [run.stdout, run.stderr]
+    outputs += [(tmp_path / f).read_text() for f in ("run.json", "run.xml", "run.log")]
+    assert [o for o in outputs if "tok-7f3a9" in o] == []
+    host = json.loads(outputs[2])["hosts"]["leaf00.earth"]
+    assert host["steps"][0]["error"] == "details hidden (no_log): ******** (ignored)"
+    assert host["steps"][1]["result"] == "********"
