@@ -11,6 +11,7 @@ else ``$XDG_CONFIG_HOME/acmerun/config.yml`` when it exists. Every key is option
     workers: 50                                # hosts in flight, when neither the runbook nor
                                                # --workers says
     report_dir: /var/log/acmerun               # as --report-dir; relative to this file
+    auth_failure_limit: 3                      # as strategy.auth_failure_limit (0: no limit)
 
 It holds plain data read as runbooks are (no YAML tags, no duplicate keys, no
 nesting deeper than ``acmerun.runbook.source.MAX_DEPTH``). A mistake in it is a
@@ -37,7 +38,7 @@ from acmerun.runbook.source import parse
 CONFIG_ENV = "ACMERUN_CONFIG"
 
 _KEYS: dict[str, tuple[str, ...]] = {
-    "": ("inventory", "credentials", "workers", "report_dir"),
+    "": ("inventory", "credentials", "workers", "report_dir", "auth_failure_limit"),
     "inventory": ("url",),
     "credentials": ("username", "password", "password_env"),
 }
@@ -53,13 +54,14 @@ class Config:
     password: str | None = None
     workers: int | None = None
     report_dir: Path | None = None
+    auth_failure_limit: int | None = None
 
     def __repr__(self) -> str:
         hidden = MASK if self.password is not None else None
         return (
             f"Config(path={self.path!r}, inventory_url={self.inventory_url!r}, "
             f"username={self.username!r}, password={hidden!r}, workers={self.workers!r}, "
-            f"report_dir={self.report_dir!r})"
+            f"report_dir={self.report_dir!r}, auth_failure_limit={self.auth_failure_limit!r})"
         )
 
 
@@ -135,6 +137,9 @@ def parse_config(text: str, path: Path) -> Config:
             )
     workers = value(fields.get("workers"), "workers", _is_workers, "a whole number from 1")
     report_dir = value(fields.get("report_dir"), "report_dir", is_text, "a directory")
+    auth_limit = value(
+        fields.get("auth_failure_limit"), "auth_failure_limit", _is_count, "a whole number from 0"
+    )
     return Config(
         path=path,
         inventory_url=url,
@@ -142,6 +147,7 @@ def parse_config(text: str, path: Path) -> Config:
         password=password,
         workers=workers,
         report_dir=(path.parent / Path(report_dir).expanduser()) if report_dir else None,
+        auth_failure_limit=auth_limit,
     )
 
 
@@ -183,6 +189,10 @@ def _is_str(v: Any) -> bool:
 
 def _is_url(v: Any) -> bool:
     return isinstance(v, str) and v.startswith(("http://", "https://"))
+
+
+def _is_count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
 def _is_workers(v: Any) -> bool:

@@ -9,6 +9,9 @@ from __future__ import annotations
 #: hosts in flight when neither --workers, the runbook nor the config file says
 DEFAULT_WORKERS = 50
 
+#: devices that may refuse the credentials before no new host starts (0: no limit)
+DEFAULT_AUTH_FAILURE_LIMIT = 3
+
 #: hosts of one redundancy group in flight at once, when ``strategy.rolling`` does not say
 DEFAULT_MAX_DOWN = 1
 

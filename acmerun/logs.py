@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from acmerun.errors import BadOptions
-from acmerun.secrets import Secrets
+from acmerun.secrets import Secrets, printable
 
 
 @contextmanager
@@ -101,11 +101,16 @@ def _record(message: str) -> logging.LogRecord:
 
 
 class ScrubbingFormatter(logging.Formatter):
-    """Log lines with every known secret masked, tracebacks included."""
+    """Log lines with every known secret masked, tracebacks included; a message's control
+    characters (a host name's ESC or newline) escaped, so one record is one line."""
 
     def __init__(self, secrets: Secrets) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s")
         self.secrets = secrets
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = printable(self.secrets.mask(record.message))
+        return super().formatMessage(record)
 
     def format(self, record: logging.LogRecord) -> str:
         return self.secrets.mask(super().format(record))

@@ -53,6 +53,7 @@ class NotRunKind(str, enum.Enum):
     HALTED_GROUP = "halted_group"  # a host of its redundancy group failed (on_failure: halt_group)
     HALTED_FLEET = "halted_fleet"  # a host failed with on_failure: halt_all
     FAILURE_LIMIT = "failure_limit"  # max_fail_percentage was crossed
+    AUTH_LIMIT = "auth_limit"  # auth_failure_limit devices refused the credentials
     INTERRUPTED = "interrupted"  # SIGINT/SIGTERM before it started
     UNFINISHED = "unfinished"  # the run ended (abandoned, a crash) before it finished
     LOST = "lost"  # the process running it was lost (a cluster worker); ``detail`` says how
@@ -65,6 +66,7 @@ _NOT_RUN_STATUS = {
     NotRunKind.HALTED_GROUP: Status.SKIPPED,
     NotRunKind.HALTED_FLEET: Status.SKIPPED,
     NotRunKind.FAILURE_LIMIT: Status.SKIPPED,
+    NotRunKind.AUTH_LIMIT: Status.SKIPPED,
     NotRunKind.INTERRUPTED: Status.INTERRUPTED,
     NotRunKind.UNFINISHED: Status.INTERRUPTED,
     NotRunKind.LOST: Status.UNREACHABLE,
@@ -87,7 +89,7 @@ class NotRun:
     group: str | None = None
     #: True when ``host`` was unreachable rather than failed
     unreachable: bool = False
-    #: the limit, and the failed hosts of how many (FAILURE_LIMIT)
+    #: the limit, and the failed hosts of how many (FAILURE_LIMIT; AUTH_LIMIT: no total)
     limit: float | None = None
     failed: int = 0
     total: int = 0
@@ -103,6 +105,11 @@ class NotRun:
     def failure_limit(cls, limit: float, failed: int, total: int) -> NotRun:
         """Not started: more than ``limit`` percent of ``total`` hosts failed."""
         return cls(NotRunKind.FAILURE_LIMIT, limit=limit, failed=failed, total=total)
+
+    @classmethod
+    def auth_limit(cls, limit: int, failed: int, host: str) -> NotRun:
+        """Not started: ``failed`` devices (``host`` the last) refused the credentials."""
+        return cls(NotRunKind.AUTH_LIMIT, host=host, limit=limit, failed=failed)
 
     @property
     def status(self) -> Status:
@@ -120,6 +127,11 @@ class NotRun:
             return (
                 f"not started: max_fail_percentage {self.limit or 0:g}% exceeded "
                 f"({self.failed} of {self.total} hosts failed)"
+            )
+        if self.kind is NotRunKind.AUTH_LIMIT:
+            return (
+                f"not started: {self.failed} authentication failures "
+                f"(auth_failure_limit {self.limit or 0:g}; the last on {self.host})"
             )
         if self.kind is NotRunKind.INTERRUPTED:
             return "not started: run interrupted"

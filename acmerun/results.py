@@ -83,6 +83,20 @@ def is_failure(results: MultiResult) -> bool:
     return host_status(results) in FAILURES
 
 
+def refused_credentials(results: MultiResult) -> bool:
+    """True when a device refused the host's credentials (an error saying
+    ``refused_credentials``, anywhere in the host's results)."""
+    return any(_refused(r) for r in results)
+
+
+def _refused(result: Result | MultiResult) -> bool:
+    from nornir.core.task import MultiResult
+
+    if isinstance(result, MultiResult):
+        return any(_refused(r) for r in result)
+    return getattr(result.exception, "refused_credentials", False) is True
+
+
 def decode(selected: Iterable[str], results: Mapping[str, MultiResult]) -> dict[str, HostOutcome]:
     """A ``HostOutcome`` for every selected host, whatever happened to it."""
     return {name: host_outcome(name, results.get(name)) for name in selected}

@@ -245,6 +245,21 @@ def _to_str(value: Any) -> str:
 _SECRET_KEY = re.compile(r"pass|secret|token|key|cred|auth", re.IGNORECASE)
 
 
+def _masked_extra_var(value: str) -> str:
+    """One ``-e`` value with what may be secret masked: a secret-looking key's value, and
+    inline JSON/YAML data (``{...}``/``[...]``, alone or after ``KEY=``) naming such a key."""
+    if value.startswith("@"):
+        return value
+    key, eq, data = value.partition("=")
+    if not eq or key.lstrip().startswith(("{", "[")):
+        key, data = "", value
+    if key and _SECRET_KEY.search(key):
+        return f"{key}={MASK}"
+    if data.lstrip().startswith(("{", "[")) and _SECRET_KEY.search(data):
+        return f"{key}={MASK}" if key else MASK
+    return value
+
+
 def masked_argv(argv: list[str]) -> list[str]:
     """``argv`` with secret-looking ``-e KEY=VALUE`` values and URL passwords masked."""
     out: list[str] = []
@@ -258,9 +273,7 @@ def masked_argv(argv: list[str]) -> list[str]:
         else:
             out_prefix = ""
         if after_e or out_prefix:
-            key, eq, _ = value.partition("=")
-            if eq and _SECRET_KEY.search(key):
-                value = f"{key}={MASK}"
+            value = _masked_extra_var(value)
         out.append(_USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", out_prefix + value))
         after_e = arg in ("-e", "--extra-vars")
     return out

@@ -8,6 +8,8 @@
     workers        --workers, the runbook's strategy.workers, the config file's workers,
                    the default (50)
     report_dir     --report-dir, the config file's report_dir
+    auth_failure_limit  --auth-failure-limit, the runbook's strategy.auth_failure_limit,
+                   the config file's auth_failure_limit, the default (3; 0: no limit)
 
 Credentials an inventory gives a host (host, group or defaults) always win over
 these: the table says what acmerun fills in where the inventory is silent.
@@ -21,7 +23,7 @@ from typing import Any
 
 from acmerun.acmeos.defaults import INVENTORY_URL_ENV, PASSWORD_ENV, USERNAME_ENV
 from acmerun.config import Config
-from acmerun.defaults import DEFAULT_WORKERS
+from acmerun.defaults import DEFAULT_AUTH_FAILURE_LIMIT, DEFAULT_WORKERS
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class Inputs:
     inventory_options: Mapping[str, Any] = field(default_factory=dict)
     #: the runbook's strategy.workers
     runbook_workers: int | None = None
+    #: the runbook's strategy.auth_failure_limit
+    runbook_auth_failure_limit: int | None = None
     environ: Mapping[str, str] = field(default_factory=dict)
     config: Config = field(default_factory=Config)
 
@@ -81,6 +85,12 @@ SETTINGS: dict[str, tuple[Source, ...]] = {
         Source("the runbook's strategy.workers", lambda i: i.runbook_workers),
         Source("the config file's workers", lambda i: i.config.workers),
         Source("the default", lambda i: DEFAULT_WORKERS),
+    ),
+    "auth_failure_limit": (
+        Source("--auth-failure-limit", lambda i: i.options.get("auth_failure_limit")),
+        Source("the runbook's strategy.auth_failure_limit", lambda i: i.runbook_auth_failure_limit),
+        Source("the config file's auth_failure_limit", lambda i: i.config.auth_failure_limit),
+        Source("the default", lambda i: DEFAULT_AUTH_FAILURE_LIMIT),
     ),
     "report_dir": (
         Source("--report-dir", lambda i: i.options.get("report_dir")),

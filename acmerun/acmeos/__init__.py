@@ -10,13 +10,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from acmerun.acmeos.client import (
-        AcmeOSAPI,
+    from acmerun.acmeos.answers import (
         InstallReport,
+        Interface,
+        Neighbor,
+        RebootReport,
         Resources,
         VersionInfo,
-        check_version,
     )
+    from acmerun.acmeos.client import AcmeOSAPI, check_version
     from acmerun.acmeos.errors import (
         COMMUNICATION_PROBLEM,
         AcmeOSError,
@@ -33,7 +35,8 @@ if TYPE_CHECKING:
         VersionMismatch,
     )
 
-_CLIENT = ("AcmeOSAPI", "InstallReport", "Resources", "VersionInfo", "check_version")
+_CLIENT = ("AcmeOSAPI", "check_version")
+_ANSWERS = ("InstallReport", "Interface", "Neighbor", "RebootReport", "Resources", "VersionInfo")
 
 __all__ = [
     "COMMUNICATION_PROBLEM",
@@ -47,8 +50,11 @@ __all__ = [
     "ConnectionFailure",
     "InstallFailed",
     "InstallReport",
+    "Interface",
     "InvalidVersion",
+    "Neighbor",
     "ReadTimeout",
+    "RebootReport",
     "RebootTimeout",
     "Resources",
     "VersionInfo",
@@ -60,7 +66,12 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = "acmerun.acmeos.client" if name in _CLIENT else "acmerun.acmeos.errors"
+    if name in _CLIENT:
+        module = "acmerun.acmeos.client"
+    elif name in _ANSWERS:
+        module = "acmerun.acmeos.answers"
+    else:
+        module = "acmerun.acmeos.errors"
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

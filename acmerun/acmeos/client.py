@@ -2,7 +2,8 @@
 
 The interface is the nornir3 demo's vendor library (``open``, ``close``,
 ``get_version``, ``get_cpu_ram``, ``install_os_version``) plus what an upgrade
-needs (``wait_until_up``). Every failure is one of ``acmerun.acmeos.errors``.
+and its verification need (``wait_until_up``, ``reboot``, ``get_interfaces``,
+``get_neighbors``). Every failure is one of ``acmerun.acmeos.errors``.
 A request ends within its connect timeout plus its read timeout in all, however
 slowly the device answers, and within the calling thread's step deadline
 (``acmerun.acmeos.deadline``); an answer over ``defaults.MAX_ANSWER_BYTES`` is
@@ -15,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any, TypedDict, cast
+from typing import Any, cast
 
 import urllib3
 from urllib3.exceptions import (
@@ -27,6 +28,16 @@ from urllib3.exceptions import (
 )
 
 from acmerun.acmeos import deadline, defaults, transport
+from acmerun.acmeos.answers import (
+    InstallReport,
+    Interface,
+    Neighbor,
+    RebootReport,
+    Resources,
+    VersionInfo,
+    object_list,
+    require_keys,
+)
 from acmerun.acmeos.errors import (
     AcmeOSError,
     AnswerTooLarge,
@@ -58,31 +69,6 @@ _JSON = "application/json"
 _SESSION = "/api/v1/session"
 
 
-class VersionInfo(TypedDict):
-    """``get_version()``: ``{"os_version": "5.2", "revision": "1", "full_version": "5.2.1"}``."""
-
-    os_version: str
-    revision: str
-    full_version: str
-
-
-class Resources(TypedDict):
-    """``get_cpu_ram()``: cpu in percent, ram in MiB."""
-
-    cpu: float
-    ram_total: int
-    ram_used: int
-
-
-class InstallReport(TypedDict):
-    """``install_os_version()``: ``status`` is ``"rebooting"`` or ``"unchanged"``."""
-
-    previous_version: str
-    version: str
-    status: str
-    reboot_seconds: float
-
-
 def check_version(version: object) -> str:
     """``version`` if it is an X.Y.Z string (digits only), else ``InvalidVersion``."""
     if not isinstance(version, str) or defaults.VERSION_PATTERN.fullmatch(version) is None:
@@ -109,7 +95,7 @@ class AcmeOSAPI:
         read_timeout: float = defaults.READ_TIMEOUT,
     ) -> None:
         """``BadAddress`` when ``hostname`` or ``port`` cannot be connected to."""
-        problem = transport.address_problem(hostname, port)
+        problem = transport.address_problem(hostname, port, hidden=(password,))
         if problem is not None:
             raise BadAddress(problem)
         self.hostname = hostname
@@ -176,14 +162,43 @@ class AcmeOSAPI:
     def get_version(self) -> VersionInfo:
         """The OS running on the device: ``os_version``, ``revision``, ``full_version``."""
         answer = self._call("GET", "/api/v1/version")
-        _require(answer, ("os_version", "revision", "full_version"), "version")
+        require_keys(answer, ("os_version", "revision", "full_version"), "version")
+        answer.setdefault("previous_version", None)
         return cast(VersionInfo, answer)
 
     def get_cpu_ram(self) -> Resources:
         """CPU use (percent) and RAM (``ram_total``, ``ram_used``, MiB)."""
         answer = self._call("GET", "/api/v1/resources")
-        _require(answer, ("cpu", "ram_total", "ram_used"), "resources")
+        require_keys(answer, ("cpu", "ram_total", "ram_used"), "resources")
         return cast(Resources, answer)
+
+    def get_interfaces(self) -> list[Interface]:
+        """Every interface of the device, in order: name, admin and oper state, description."""
+        answer = self._call("GET", "/api/v1/interfaces")
+        items = object_list(answer, "interfaces", ("name", "admin_state", "oper_state"))
+        for item in items:
+            item.setdefault("description", "")
+        return cast(list[Interface], items)
+
+    def get_neighbors(self) -> list[Neighbor]:
+        """Every routing session of the device: peer, interface, state, prefixes received."""
+        answer = self._call("GET", "/api/v1/neighbors")
+        items = object_list(answer, "neighbors", ("peer", "state", "prefixes_received"))
+        for item in items:
+            item.setdefault("interface", "")
+        return cast(list[Neighbor], items)
+
+    def reboot(self) -> RebootReport:
+        """Reboot the device, keeping its version; ``wait_until_up()`` waits for it.
+
+        The session ends with the reboot. ``CommandError`` (``busy``) while an
+        install runs on the device.
+        """
+        answer = self._call("POST", "/api/v1/reboot")
+        require_keys(answer, ("status",), "reboot")
+        answer.setdefault("reboot_seconds", 0.0)
+        self._forget_session()
+        return cast(RebootReport, answer)
 
     def install_os_version(self, version: str) -> InstallReport:
         """Install ``version`` (X.Y.Z); the device then reboots unless it already runs it.
@@ -199,7 +214,7 @@ class AcmeOSAPI:
             {"version": version},
             read_timeout=max(self.read_timeout, INSTALL_READ_TIMEOUT),
         )
-        _require(answer, ("previous_version", "version", "status"), "install")
+        require_keys(answer, ("previous_version", "version", "status"), "install")
         if answer["status"] != "unchanged":
             self._forget_session()
         return cast(InstallReport, answer)
@@ -375,9 +390,3 @@ def _code(answer: Any) -> str | None:
         if isinstance(code, str):
             return code
     return None
-
-
-def _require(answer: dict[str, Any], keys: tuple[str, ...], what: str) -> None:
-    missing = [k for k in keys if k not in answer]
-    if missing:
-        raise CommandError("bad_response", f"{what} answer lacks {', '.join(missing)}")

@@ -23,8 +23,9 @@
 No message ever carries the password.
 
 Every class says what a runner needs to know, without naming it: ``unreachable``
-(the device could not be reached: the host is unreachable, not failed) and
-``retryable`` (another attempt may succeed).
+(the device could not be reached: the host is unreachable, not failed),
+``retryable`` (another attempt may succeed) and ``refused_credentials`` (the
+device refused the login: the same credentials elsewhere risk an AAA lockout).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class AcmeOSError(Exception):
     unreachable = False
     #: another attempt may succeed
     retryable = True
+    #: the device refused the credentials (the same ones elsewhere risk an account lockout)
+    refused_credentials = False
 
 
 class ConnectionFailure(AcmeOSError):
@@ -95,6 +98,7 @@ class AuthenticationError(AcmeOSError):
     """The device refused the username or password."""
 
     retryable = False
+    refused_credentials = True
 
     def __init__(self, username: str | None, message: str = "") -> None:
         who = f"user {username!r}" if username else "no username given"

@@ -18,7 +18,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -177,17 +177,26 @@ def read_answer(response: BaseHTTPResponse, limit: int) -> bytearray:
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)\Z")
 
 
-def _shown(value: object) -> str:
+def _shown(value: object, hidden: Iterable[str | None] = ()) -> str:
+    """``value`` as a message shows it: masked first (the ``hidden`` strings, a URL's
+    ``user:password@``), then cut to 80 characters, so no cut leaves part of a secret."""
     text = repr(value)
+    for secret in hidden:
+        if secret:
+            text = text.replace(secret, MASK).replace(repr(secret)[1:-1], MASK)
+    text = masked(text)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def address_problem(hostname: object, port: object) -> str | None:
-    """What makes ``hostname:port`` unusable (not an IP address or a DNS name, a bad port)."""
+def address_problem(
+    hostname: object, port: object, hidden: Iterable[str | None] = ()
+) -> str | None:
+    """What makes ``hostname:port`` unusable (not an IP address or a DNS name, a bad port);
+    the ``hidden`` strings (the host's password) are masked in it."""
     if not isinstance(hostname, str) or not hostname:
         return "the host has no hostname to connect to"
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        return f"port {_shown(port)} is not a TCP port (1-65535)"
+        return f"port {_shown(port, hidden)} is not a TCP port (1-65535)"
     name = hostname[1:-1] if hostname.startswith("[") and hostname.endswith("]") else hostname
     try:
         ipaddress.ip_address(name)
@@ -196,7 +205,7 @@ def address_problem(hostname: object, port: object) -> str | None:
         pass
     labels = name.removesuffix(".").split(".")
     if len(name) > 253 or ":" in name or not all(_LABEL.match(label) for label in labels):
-        return f"hostname {_shown(hostname)} is neither an IP address nor a DNS name"
+        return f"hostname {_shown(hostname, hidden)} is neither an IP address nor a DNS name"
     return None
 
 

@@ -21,7 +21,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from acmerun import __version__
-from acmerun.cli.boundary import CONTEXT, error_line, run_guarded, sigterm_interrupts
+from acmerun.cli.boundary import CONTEXT, error_line, exit_with, run_guarded
 from acmerun.cli.run import run_command
 from acmerun.cli.schema import schema_command
 from acmerun.errors import BadOptions, ExitCode
@@ -82,7 +82,6 @@ class AcmerunGroup(click.Group):
         **extra: Any,
     ) -> Any:
         """Run the command line; every outcome, error or not, ends in a documented exit code."""
-        sigterm_interrupts()
         secrets = extra.pop("obj", None)
         if not isinstance(secrets, Secrets):
             secrets = Secrets.from_environment()
@@ -158,5 +157,7 @@ cli.add_command(run_command)
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """The ``acmerun`` console script."""
-    cli.main(args=list(argv) if argv is not None else None, prog_name="acmerun")
-    raise SystemExit(int(ExitCode.UNEXPECTED))  # pragma: no cover - cli.main always exits
+    code = cli.main(
+        args=list(argv) if argv is not None else None, prog_name="acmerun", standalone_mode=False
+    )
+    exit_with(code)

@@ -7,6 +7,7 @@ a bug: one line naming the crash log that holds the traceback, and exit 250.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import secrets as secrets_module
@@ -15,7 +16,7 @@ import traceback
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -36,18 +37,60 @@ def sigterm_interrupts() -> None:
 
     The handler remembers the signal: an interrupt that Python swallows (raised in a
     garbage collector's callback, "Exception ignored in") still ends the command as
-    interrupted (``run_guarded``), never as a run that went on as if nothing came.
+    interrupted (``run_guarded``), never as a run that went on as if nothing came. A
+    second signal while the first is being handled ends the process at once, exit 99.
     """
-    import signal
-    import threading
 
     def interrupt(signum: int, frame: object) -> None:
+        if _SIGNALLED:
+            _exit_now(int(ExitCode.INTERRUPTED), "interrupted")
         _SIGNALLED.append(signum)
         raise KeyboardInterrupt
 
+    _SIGNALLED.clear()
+    _handle_signals(interrupt)
+
+
+def exit_with(code: int) -> NoReturn:
+    """End the process with ``code``, whatever signal comes now or came before.
+
+    A signal from here on ends the process at once: with ``code``, or exit 99 when the
+    command had succeeded. A command a signal interrupted (99) ends without the interpreter's
+    own exit: a ``KeyboardInterrupt`` that once passed through a C extension's
+    evaluation of Python code makes the interpreter end in a SIGINT death, whatever the
+    exit code. Exit handlers (logging's flush among them) run first.
+    """
+
+    def late(signum: int, frame: object) -> None:
+        if code == ExitCode.OK:
+            _exit_now(int(ExitCode.INTERRUPTED), "interrupted")
+        _exit_now(code, None)
+
+    _handle_signals(late)
+    if code == ExitCode.INTERRUPTED and _SIGNALLED:
+        with contextlib.suppress(Exception):
+            atexit._run_exitfuncs()
+        _exit_now(code, None)
+    sys.exit(code)
+
+
+def _handle_signals(handler: Any) -> None:
+    import signal
+    import threading
+
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, interrupt)
+            signal.signal(sig, handler)
+
+
+def _exit_now(code: int, message: str | None) -> NoReturn:
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    with contextlib.suppress(Exception):
+        if message:
+            sys.stderr.write(f"acmerun: error: {message}\n")
+        sys.stderr.flush()
+    os._exit(code)
 
 
 def run_guarded(body: Any, secrets: Secrets | None = None) -> int:
@@ -55,12 +98,15 @@ def run_guarded(body: Any, secrets: Secrets | None = None) -> int:
 
     Every line it prints, and the crash log, has ``secrets`` (the run's) masked.
     """
-    secrets = secrets if secrets is not None else Secrets.from_environment()
+    return _outcome(body, secrets if secrets is not None else Secrets.from_environment())
 
+
+def _outcome(body: Any, secrets: Secrets) -> int:
     def error_line(message: str, *, prefix: bool = True) -> None:
         _print_error(message, secrets, prefix=prefix)
 
     try:
+        sigterm_interrupts()
         result = body()
     except RunbookInvalid as exc:
         for line in exc.errors:

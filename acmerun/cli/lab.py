@@ -107,7 +107,20 @@ def lab() -> None:
     type=float,
     default=0.0,
     metavar="S",
-    help="How long a device is down after an install.",
+    help="How long a device is down after an install or a reboot.",
+)
+@click.option(
+    "--post-upgrade-fault",
+    multiple=True,
+    metavar="GLOB",
+    help="Devices that come back from an upgrade with a link and a session down (repeatable).",
+)
+@click.option(
+    "--post-upgrade-fault-rate",
+    type=float,
+    default=0.0,
+    metavar="P",
+    help="Share of devices that come back from an upgrade with a link and a session down.",
 )
 @click.option(
     "--username", default=FACTORY_USERNAME, show_default=True, help="Username devices accept."
@@ -136,6 +149,8 @@ def serve(
     install_failure_rate: float,
     install_seconds: float,
     reboot_seconds: float,
+    post_upgrade_fault: Sequence[str],
+    post_upgrade_fault_rate: float,
     username: str,
     password: str,
 ) -> None:
@@ -161,6 +176,8 @@ def serve(
         install_failure_rate=install_failure_rate,
         install_seconds=install_seconds,
         reboot_seconds=reboot_seconds,
+        post_upgrade_fault=tuple(post_upgrade_fault),
+        post_upgrade_fault_rate=post_upgrade_fault_rate,
         username=username,
         password=password,
     )

@@ -12,6 +12,7 @@ import click
 
 from acmerun import DEFAULT_WORKERS
 from acmerun.cli.boundary import CONTEXT
+from acmerun.defaults import DEFAULT_AUTH_FAILURE_LIMIT
 from acmerun.errors import BadOptions
 
 
@@ -63,6 +64,14 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     metavar="N",
     help=f"Hosts in flight at once [default: the runbook's strategy.workers, the config's "
     f"workers, else {DEFAULT_WORKERS}].",
+)
+@click.option(
+    "--auth-failure-limit",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Start no new host once N devices refused the credentials (0: no limit) "
+    f"[default: the runbook's strategy.auth_failure_limit, the config's, else "
+    f"{DEFAULT_AUTH_FAILURE_LIMIT}].",
 )
 @click.option("--list-hosts", is_flag=True, help="Print the hosts the run would touch, and exit.")
 @click.option("--list-steps", is_flag=True, help="Print the steps the run would take, and exit.")
@@ -141,6 +150,7 @@ def run_command(
     tags: tuple[str, ...],
     skip_tags: tuple[str, ...],
     workers: int | None,
+    auth_failure_limit: int | None,
     list_hosts: bool,
     list_steps: bool,
     report: Path | None,
@@ -194,6 +204,7 @@ def run_command(
         tags=_split(tags),
         skip_tags=_split(skip_tags),
         workers=workers,
+        auth_failure_limit=auth_failure_limit,
         list_hosts=list_hosts,
         list_steps=list_steps,
         report=report,

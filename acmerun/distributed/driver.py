@@ -16,6 +16,10 @@ What holds under faults:
   run: once it is crossed, shards not started yet never start (their hosts are
   ``skipped`` with the reason), and shards in flight start no new host within
   about ``STREAM_SECONDS`` twice (hosts that started meanwhile run to their end).
+- ``auth_failure_limit`` counts the hosts whose device refused the credentials
+  over the whole run, decided here as ``max_fail_percentage`` is (each shard's
+  runner also stops at the limit within its own hosts); the reason goes on the
+  run's stop token for the run's summary line.
 - The first SIGINT/SIGTERM: shards not started are cancelled and shards in
   flight stop as a local run does; their hosts that never started are
   ``interrupted``. A second one stops waiting: every host without a result is
@@ -37,9 +41,17 @@ from acmerun.acmeos.defaults import PASSWORD_ENV, USERNAME_ENV
 from acmerun.defaults import INVENTORY_PLUGIN
 from acmerun.distributed import ClusterAddress, require_distributed
 from acmerun.distributed.shards import Shard, host_values, plan_shards
-from acmerun.distributed.worker import STREAM_SECONDS, Secret, ShardSpec, stop_names, topic
+from acmerun.distributed.worker import (
+    REFUSED,
+    STREAM_SECONDS,
+    Secret,
+    ShardSpec,
+    stop_names,
+    topic,
+)
 from acmerun.errors import BadOptions
 from acmerun.outcome import FAILURES, HostOutcome, NotRun, NotRunKind, Status, over_failure_limit
+from acmerun.secrets import printable
 from acmerun.session.record import PreparedRun
 from acmerun.stop import StopToken
 
@@ -71,7 +83,7 @@ class ClusterExecutor:
 
         def say(line: str) -> None:
             if not run.options.quiet:
-                print(run.secrets.mask(line), file=out, flush=True)
+                print(printable(run.secrets.mask(line)), file=out, flush=True)
 
         username, password = _credentials(run)
         env = {USERNAME_ENV: username, PASSWORD_ENV: password}
@@ -171,6 +183,9 @@ class _ClusterRun:
         self.specs = specs
         self.total = len(run.selected)
         self.limit = run.runner.max_fail_percentage
+        self.auth_limit = run.runner.auth_failure_limit or None
+        self.refused = 0
+        self.last_refused = ""
         self.stop: StopToken = run.stop
         self.say = say
         self.results: dict[str, dict[str, Any]] = {}
@@ -218,6 +233,10 @@ class _ClusterRun:
                 if self.halted is None and over_failure_limit(self.limit, self.failed, self.total):
                     assert self.limit is not None
                     self._halt(NotRun.failure_limit(self.limit, self.failed, self.total))
+                if self.halted is None and self.auth_limit and self.refused >= self.auth_limit:
+                    reason = NotRun.auth_limit(self.auth_limit, self.refused, self.last_refused)
+                    self.stop.request(reason)
+                    self._halt(reason)
                 submit()
             for shard, _ in waiting:
                 self.fate[shard.name] = self.halted or NotRun.interrupted()
@@ -255,6 +274,9 @@ class _ClusterRun:
             self.results[name] = data
             if Status(data.get("status")) in FAILURES:
                 self.failed += 1
+            if data.get(REFUSED) is True:
+                self.refused += 1
+                self.last_refused = name
 
     def _halt(self, reason: NotRun) -> None:
         self.halted = reason

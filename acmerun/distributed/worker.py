@@ -22,7 +22,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,7 +31,7 @@ from acmerun.acmeos.defaults import PASSWORD_ENV, USERNAME_ENV
 from acmerun.defaults import INVENTORY_PLUGIN
 from acmerun.outcome import HostOutcome, NotRun, NotRunKind
 from acmerun.plugins.processors import Processor
-from acmerun.results import decode
+from acmerun.results import decode, refused_credentials
 from acmerun.secrets import MASK, Secrets
 from acmerun.session.record import Credentials, InventorySource, RunnerSettings
 from acmerun.stop import StopToken
@@ -216,10 +216,24 @@ def _run(spec: ShardSpec, watch: _StopWatch, send: Any) -> dict[str, dict[str, A
         stream.done.set()
         watcher.join()
     found = sorted(nr.inventory.hosts)
-    hosts = {name: _plain(o) for name, o in decode(found, result).items()}
+    hosts = _hosts(found, result)
     missing = NotRun(NotRunKind.LOST, detail="not in the inventory as the worker sees it")
     for name in sorted(set(spec.hosts) - set(found)):
         hosts[name] = _plain(HostOutcome.never_run(name, missing))
+    return hosts
+
+
+#: the key of a host's data saying its device refused the credentials (the driver counts them)
+REFUSED = "refused_credentials"
+
+
+def _hosts(names: Iterable[str], results: Mapping[str, MultiResult]) -> dict[str, dict[str, Any]]:
+    """The hosts' outcomes as plain data, each marked when its device refused the credentials."""
+    hosts = {name: _plain(o) for name, o in decode(names, results).items()}
+    for name, data in hosts.items():
+        found = results.get(name)
+        if found is not None and refused_credentials(found):
+            data[REFUSED] = True
     return hosts
 
 
@@ -261,7 +275,7 @@ class _Stream(Processor):
     def take(self) -> dict[str, dict[str, Any]]:
         with self._lock:
             finished, self._finished = self._finished, {}
-        return {name: _plain(o) for name, o in decode(finished, finished).items()}
+        return _hosts(finished, finished)
 
     def task_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
         with self._lock:

@@ -58,6 +58,8 @@ class LabConfig:
     install_failure_rate: float = 0.0
     install_seconds: float = 0.0
     reboot_seconds: float = 0.0
+    post_upgrade_fault: Sequence[str] = ()
+    post_upgrade_fault_rate: float = 0.0
     username: str = FACTORY_USERNAME
     password: str = field(default=FACTORY_PASSWORD, repr=False)
 
@@ -81,9 +83,10 @@ class LabConfig:
         _check_latency(self.latency_ms)
         _check_rate("error_rate", self.error_rate)
         _check_rate("install_failure_rate", self.install_failure_rate)
+        _check_rate("post_upgrade_fault_rate", self.post_upgrade_fault_rate)
         _check_seconds("install_seconds", self.install_seconds)
         _check_seconds("reboot_seconds", self.reboot_seconds)
-        for name in ("dead", "slow", "stuck"):
+        for name in ("dead", "slow", "stuck", "post_upgrade_fault"):
             globs = getattr(self, name)
             if isinstance(globs, str) or not all(isinstance(g, str) and g for g in globs):
                 raise LabConfigError(f"{name} must be a list of device name patterns")

@@ -11,7 +11,9 @@ import asyncio
 import json
 import random
 import secrets
+import time
 from collections.abc import Awaitable, Callable
+from fnmatch import fnmatchcase
 from typing import Any
 
 from aiohttp import web
@@ -20,6 +22,8 @@ from aiohttp.web_protocol import RequestHandler
 from acmerun.acmeos.defaults import VERSION_PATTERN
 from acmerun.lab.config import SLOW_SECONDS, LabConfig
 from acmerun.lab.fleet import Device
+from acmerun.lab.operational import interfaces, neighbors
+from acmerun.lab.record import FAILED, INSTALLED, install_record
 
 #: sessions a device remembers; logging in past this forgets the oldest
 MAX_SESSIONS = 256
@@ -68,15 +72,16 @@ async def read_json_object(request: web.BaseRequest) -> dict[str, Any] | web.Res
 class DeviceAPI:
     """The device API of every device of one lab, with the lab's fault injection.
 
-    ``reboot(device, answering)`` power-cycles a device; ``changed(device)`` is
-    called when a device's version changed (the lab writes its state).
+    ``reboot(device, answering)`` power-cycles a device; ``changed(device, install)``
+    is called after every install that ran, with its record (the lab keeps the
+    record and writes its state).
     """
 
     def __init__(
         self,
         config: LabConfig,
         reboot: Callable[[Device, RequestHandler | None], None],
-        changed: Callable[[Device], None],
+        changed: Callable[[Device, dict[str, Any]], None],
     ) -> None:
         self._config = config
         self._reboot = reboot
@@ -86,10 +91,13 @@ class DeviceAPI:
         self._latency = (low / 1000.0, high / 1000.0) if high > 0 else None
         self._error_rate = config.error_rate
         self._credentials = (config.username, config.password)
+        self._fault_globs = tuple(config.post_upgrade_fault)
         self._routes: dict[str, dict[str, _Handler]] = {
             "/api/v1/session": {"POST": self._login, "DELETE": self._logout},
             "/api/v1/version": {"GET": self._version},
             "/api/v1/resources": {"GET": self._resources},
+            "/api/v1/interfaces": {"GET": self._interfaces},
+            "/api/v1/neighbors": {"GET": self._neighbors},
             "/api/v1/install": {"POST": self._install},
             "/api/v1/reboot": {"POST": self._reboot_now},
         }
@@ -136,6 +144,7 @@ class DeviceAPI:
         if not isinstance(username, str) or not isinstance(password, str):
             return error(400, "bad_request", "username and password must be strings")
         if (username, password) != self._credentials:
+            device.failed_logins += 1
             return error(401, "authentication_failed", "wrong username or password")
         token = secrets.token_urlsafe(24)
         sessions = device.sessions
@@ -151,7 +160,13 @@ class DeviceAPI:
     async def _version(self, device: Device, request: web.BaseRequest) -> web.StreamResponse:
         os_version, _, revision = device.version.rpartition(".")
         return json_response(
-            200, {"os_version": os_version, "revision": revision, "full_version": device.version}
+            200,
+            {
+                "os_version": os_version,
+                "revision": revision,
+                "full_version": device.version,
+                "previous_version": device.previous_version,
+            },
         )
 
     async def _resources(self, device: Device, request: web.BaseRequest) -> web.StreamResponse:
@@ -162,6 +177,12 @@ class DeviceAPI:
             200,
             {"cpu": round(cpu, 1), "ram_total": device.ram_total, "ram_used": used},
         )
+
+    async def _interfaces(self, device: Device, request: web.BaseRequest) -> web.StreamResponse:
+        return json_response(200, {"interfaces": interfaces(device, self._config)})
+
+    async def _neighbors(self, device: Device, request: web.BaseRequest) -> web.StreamResponse:
+        return json_response(200, {"neighbors": neighbors(device, self._config)})
 
     async def _install(self, device: Device, request: web.BaseRequest) -> web.StreamResponse:
         data = await read_json_object(request)
@@ -222,16 +243,34 @@ class DeviceAPI:
         )
 
     async def _run_install(self, device: Device, version: str) -> bool:
+        previous = device.version
         try:
             if self._config.install_seconds:
                 await asyncio.sleep(self._config.install_seconds)
             if self._rng.random() < self._config.install_failure_rate:
+                self._changed(
+                    device, install_record(device.name, previous, version, time.time(), FAILED)
+                )
                 return False
+            # installing the previous image is a rollback: it clears a post-upgrade fault
+            rollback = version == device.previous_version
+            device.previous_version = previous
             device.version = version
-            self._changed(device)
+            device.faulted = not rollback and self._fault_prone(device)
+            self._changed(
+                device, install_record(device.name, previous, version, time.time(), INSTALLED)
+            )
             return True
         finally:
             device.installing = False
+
+    def _fault_prone(self, device: Device) -> bool:
+        """Whether ``device`` comes back from an upgrade with a post-upgrade fault."""
+        if any(fnmatchcase(device.name, glob) for glob in self._fault_globs):
+            return True
+        rate = self._config.post_upgrade_fault_rate
+        draw = random.Random(f"{self._config.seed}:{device.name}:post-upgrade-fault")
+        return rate > 0 and draw.random() < rate
 
     def _reboot_if_installed(self, device: Device, install: asyncio.Future[bool]) -> None:
         if not install.cancelled() and install.exception() is None and install.result():

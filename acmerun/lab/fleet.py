@@ -31,6 +31,10 @@ class DeviceInfo:
     rack: int
     version: str
     up: bool
+    #: the version the device ran before its last install; None before any install
+    previous_version: str | None = None
+    #: it came back from an upgrade with a post-upgrade fault (a link and a session down)
+    faulted: bool = False
 
 
 @dataclass(eq=False)
@@ -52,10 +56,16 @@ class Device:
     port: int = 0
     up: bool = False
     installing: bool = False
+    #: the version before the last install (the image a rollback installs); None before any
+    previous_version: str | None = None
+    #: a post-upgrade fault: its first fabric link is down, and the session over it
+    faulted: bool = False
     #: session tokens the device accepts, oldest first
     sessions: dict[str, None] = field(default_factory=dict)
     #: intervals during which the device was down: [start, end or None], epoch seconds
     downtime: list[list[float | None]] = field(default_factory=list)
+    #: logins the device refused (wrong username or password) since the lab started
+    failed_logins: int = 0
 
     def info(self) -> DeviceInfo:
         """A snapshot of the device."""
@@ -68,6 +78,8 @@ class Device:
             self.rack,
             self.version,
             self.up,
+            self.previous_version,
+            self.faulted,
         )
 
     def downtime_intervals(self) -> list[list[float | None]]:

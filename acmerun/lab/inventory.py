@@ -22,20 +22,26 @@ def _filter_values(request: web.BaseRequest, name: str) -> set[str] | None:
 
 
 class InventoryAPI:
-    """``GET /api/v1/inventory/hosts``, ``GET /lab/downtime``, ``GET /lab/devices``.
+    """``GET /api/v1/inventory/hosts``, ``GET /lab/downtime``, ``/lab/devices``, ``/lab/installs``.
 
-    ``devices()`` gives the fleet it serves, by name; it is called from the
-    lab's event loop, which owns the devices.
+    ``devices()`` gives the fleet it serves, by name, ``installs()`` the lab's
+    install record; both are called from the lab's event loop, which owns the devices.
     """
 
-    def __init__(self, devices: Callable[[], Mapping[str, Device]]) -> None:
+    def __init__(
+        self,
+        devices: Callable[[], Mapping[str, Device]],
+        installs: Callable[[], list[dict[str, Any]]] = list,
+    ) -> None:
         self._fleet = devices
+        self._install_record = installs
         self._hosts: list[dict[str, Any]] = []
         self._all_hosts = b""
         self._routes: dict[str, Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]] = {
             INVENTORY_HOSTS_PATH: self._hosts_answer,
             "/lab/downtime": self._downtime,
             "/lab/devices": self._devices,
+            "/lab/installs": self._installs,
         }
 
     def fleet_ready(self) -> None:
@@ -76,10 +82,16 @@ class InventoryAPI:
             {
                 name: {
                     "version": device.version,
+                    "previous_version": device.previous_version,
+                    "faulted": device.faulted,
                     "up": device.up,
                     "hostname": device.hostname,
                     "port": device.port,
+                    "failed_logins": device.failed_logins,
                 }
                 for name, device in self._fleet().items()
             },
         )
+
+    async def _installs(self, request: web.BaseRequest) -> web.StreamResponse:
+        return json_response(200, {"installs": self._install_record()})

@@ -19,6 +19,7 @@ import signal
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from types import FrameType
 from typing import Any
@@ -31,7 +32,9 @@ from acmerun.lab.device import DeviceAPI
 from acmerun.lab.errors import LabError, LabStartError
 from acmerun.lab.fleet import Device, DeviceInfo, build_fleet
 from acmerun.lab.inventory import InventoryAPI
-from acmerun.lab.state import StateFile, StateWriter
+from acmerun.lab.record import MAX_INSTALLS
+from acmerun.lab.state import StateFile
+from acmerun.lab.writer import StateWriter
 
 #: where the lab says what goes wrong while it serves (a port it must retry, a state
 #: write that failed): ``acmerun lab serve`` prints it on stderr, a run logs it
@@ -91,6 +94,8 @@ class Lab:
             if self.config.state_file
             else None
         )
+        #: every install this lab ran since it started, oldest first (``installs()``)
+        self._installs: deque[dict[str, Any]] = deque(maxlen=MAX_INSTALLS)
         #: tasks started from callbacks: asyncio keeps only weak references to tasks
         self._tasks: set[asyncio.Task[None]] = set()
         self.started_at = 0.0
@@ -153,6 +158,14 @@ class Lab:
         """Per device, every interval it was down: ``[start, end or None]`` in epoch seconds."""
         return {name: device.downtime_intervals() for name, device in self.devices_by_name.items()}
 
+    def installs(self) -> list[dict[str, Any]]:
+        """Every install this lab ran since it started (the newest ``MAX_INSTALLS``), oldest first.
+
+        Each is ``{"device", "from", "to", "at", "result"}``: ``result`` is
+        ``installed`` or ``failed``, ``at`` the epoch seconds it ended.
+        """
+        return [dict(r) for r in list(self._installs)]  # list() at once: the loop may append
+
     def serve_forever(self, on_ready: Callable[[Lab], None] | None = None) -> None:
         """Serve in the foreground until SIGTERM or SIGINT, then stop cleanly.
 
@@ -189,8 +202,11 @@ class Lab:
             # the file's versions win; devices it lacks are added with their seeded version,
             # and devices of the file that this lab does not serve are kept as they are
             versions = self._state.file.update({}, seeded={d.name: d.version for d in devices})
+            kept = self._state.file.read()
             for device in devices:
                 device.version = versions[device.name]
+                device.previous_version = kept.previous.get(device.name)
+                device.faulted = device.name in kept.faulted
         self.devices_by_name = {device.name: device for device in devices}
         self._connection_budget = _file_budget(
             sum(1 for device in devices if not device.dead), len(devices)
@@ -217,7 +233,7 @@ class Lab:
         self._stopping = asyncio.Event()
         api = DeviceAPI(self.config, self._reboot, self._changed)
         self.started_at = time.time()
-        inventory = InventoryAPI(lambda: self.devices_by_name)
+        inventory = InventoryAPI(lambda: self.devices_by_name, self.installs)
         inventory_server = web.Server(inventory.handle, access_log=None)
         try:
             listener = await loop.create_server(
@@ -340,9 +356,12 @@ class Lab:
 
     # -- state ------------------------------------------------------------------------------
 
-    def _changed(self, device: Device) -> None:
+    def _changed(self, device: Device, install: dict[str, Any]) -> None:
+        self._installs.append(install)
         if self._state is not None:
-            self._state.changed(device.name, device.version)
+            self._state.changed(
+                device.name, device.version, device.previous_version, device.faulted, install
+            )
 
     # -- shutdown ---------------------------------------------------------------------------
 

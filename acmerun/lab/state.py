@@ -17,30 +17,38 @@ The format (JSON)::
 
     {"format": 1,
      "devices": {"leaf00.earth": "9.0.1", "leaf01.earth": "5.3.2", ...},
-     "changed": {"leaf00.earth": 1764000000.125}}
+     "changed": {"leaf00.earth": 1764000000.125},
+     "previous": {"leaf00.earth": "5.3.2"},
+     "faulted": ["leaf00.earth"],
+     "installs": [{"device": "leaf00.earth", "from": "5.3.2", "to": "9.0.1",
+                   "at": 1764000000.125, "result": "installed"}, ...]}
 
 ``changed`` says when (epoch seconds) a lab last changed a device; a device
-without it still runs the version the lab seeded it with.
+without it still runs the version the lab seeded it with. ``previous`` is the
+version a device ran before its last install, ``faulted`` the devices that
+came back from an upgrade with a post-upgrade fault, ``installs`` every install
+the labs made (the newest ``MAX_INSTALLS``), oldest first; the three are
+optional (a file without them is read as having none).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import fcntl
 import json
-import logging
 import math
 import os
 import stat
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from acmerun.lab.errors import LabStateError
+from acmerun.lab.record import is_install, merge_installs
 
 #: the format of the state file; a file of another format is refused
 STATE_FORMAT = 1
@@ -53,23 +61,33 @@ LOCK_TIMEOUT = 10.0
 #: how often a waiting write tries the lock again (seconds)
 LOCK_POLL = 0.02
 
-logger = logging.getLogger("acmerun.lab")
-
 
 @dataclass(frozen=True)
 class Change:
-    """A lab's change of one device: the version it now runs, and when it changed."""
+    """A lab's change of one device: the version it now runs, and when it changed.
+
+    ``previous`` is the version it ran before; ``faulted`` says it came back
+    from the change with a post-upgrade fault.
+    """
 
     version: str
     at: float
+    previous: str | None = None
+    faulted: bool = False
 
 
 @dataclass
 class State:
-    """What a state file holds: each device's version, and when a lab last changed it."""
+    """What a state file holds: each device's version, and when a lab last changed it.
+
+    Also each device's previous version, the faulted devices, and the install record.
+    """
 
     versions: dict[str, str] = field(default_factory=dict)
     changed: dict[str, float] = field(default_factory=dict)
+    previous: dict[str, str] = field(default_factory=dict)
+    faulted: set[str] = field(default_factory=set)
+    installs: list[dict[str, Any]] = field(default_factory=list)
 
 
 class StateFile:
@@ -84,12 +102,16 @@ class StateFile:
         return read_state(self.path)
 
     def update(
-        self, changes: Mapping[str, Change], seeded: Mapping[str, str] | None = None
+        self,
+        changes: Mapping[str, Change],
+        seeded: Mapping[str, str] | None = None,
+        installs: Sequence[dict[str, Any]] = (),
     ) -> dict[str, str]:
         """Merge ``changes`` into the file under its lock; the versions the file then holds.
 
         A change is written unless the file holds a newer change of the same
-        device (the newest change wins). ``seeded`` devices (name -> version)
+        device (the newest change wins). ``installs`` the file lacks are added
+        to its record. ``seeded`` devices (name -> version)
         the file does not know are added as they are; a start-up passes them,
         and then also removes the temporary files a killed writer left.
         Raises ``LabStateError`` when the file cannot be read, is not a state
@@ -109,6 +131,15 @@ class StateFile:
                 if change.at >= state.changed.get(name, -math.inf):
                     state.versions[name] = change.version
                     state.changed[name] = change.at
+                    if change.previous is None:
+                        state.previous.pop(name, None)
+                    else:
+                        state.previous[name] = change.previous
+                    if change.faulted:
+                        state.faulted.add(name)
+                    else:
+                        state.faulted.discard(name)
+            merge_installs(state.installs, installs)
             if seeded is not None:
                 self._remove_temporaries()
             write_state(self.path, state)
@@ -152,75 +183,6 @@ class StateFile:
         for stray in self.path.parent.glob(f".{self.path.name}.*.tmp"):
             with contextlib.suppress(OSError):
                 stray.unlink()
-
-
-class StateWriter:
-    """Writes a running lab's changes to its state file; used from the lab's event loop.
-
-    ``changed()`` records a change and writes it ``interval`` seconds later, in
-    a worker thread so that the loop keeps serving (changes made meanwhile go
-    with it, or with the next write). ``close()`` waits for a running write and
-    writes every change once more. The first failure is kept in ``error``;
-    one while serving is also logged, since nobody waits for it then.
-    """
-
-    def __init__(self, file: StateFile, interval: float) -> None:
-        self.file = file
-        self.error: LabStateError | None = None
-        self._interval = interval
-        #: every device the lab changed since it started: what it writes back
-        self._changes: dict[str, Change] = {}
-        self._dirty = False
-        self._pending = False
-        self._closed = False
-        self._write: asyncio.Future[dict[str, str]] | None = None
-
-    def changed(self, name: str, version: str) -> None:
-        """Device ``name`` runs ``version`` from now on: write it a moment from now."""
-        self._changes[name] = Change(version, time.time())
-        self._dirty = True
-        self._schedule()
-
-    async def close(self) -> None:
-        """Write every change now (the lab stops): the failure, if any, is in ``error``."""
-        self._closed = True
-        if self._write is not None:
-            with contextlib.suppress(Exception):  # its failure was kept by _written
-                await self._write
-        try:
-            self.file.update(dict(self._changes))
-        except LabStateError as exc:
-            if self.error is None:
-                self.error = exc
-
-    def _schedule(self) -> None:
-        if not self._pending and not self._closed:
-            self._pending = True
-            asyncio.get_running_loop().call_later(self._interval, self._start_write)
-
-    def _start_write(self) -> None:
-        if self._write is not None or self._closed:
-            # a write is running: its completion schedules the next one
-            return
-        self._dirty = False
-        self._write = asyncio.get_running_loop().run_in_executor(
-            None, self.file.update, dict(self._changes)
-        )
-        self._write.add_done_callback(self._written)
-
-    def _written(self, write: asyncio.Future[dict[str, str]]) -> None:
-        self._write = None
-        self._pending = False
-        exc = write.exception() if not write.cancelled() else None
-        if exc is not None and self.error is None:
-            self.error = (
-                exc
-                if isinstance(exc, LabStateError)
-                else LabStateError(f"cannot write lab state file {self.file.path}: {exc!r}")
-            )
-            logger.error("%s", self.error)
-        if self._dirty:
-            self._schedule()
 
 
 def load_state(path: str | os.PathLike[str]) -> dict[str, str]:
@@ -276,7 +238,28 @@ def _parse(path: Path, text: str) -> State:
         isinstance(k, str) and _is_time(v) for k, v in changed.items()
     ):
         raise LabStateError(f"lab state file {path} is corrupt: 'changed' must map names to times")
-    return State(versions, {name: float(at) for name, at in changed.items()})
+    previous = data.get("previous", {})
+    if not isinstance(previous, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in previous.items()
+    ):
+        raise LabStateError(
+            f"lab state file {path} is corrupt: 'previous' must map names to versions"
+        )
+    faulted = data.get("faulted", [])
+    if not isinstance(faulted, list) or not all(isinstance(name, str) for name in faulted):
+        raise LabStateError(f"lab state file {path} is corrupt: 'faulted' must list names")
+    installs = data.get("installs", [])
+    if not isinstance(installs, list) or not all(is_install(record) for record in installs):
+        raise LabStateError(
+            f"lab state file {path} is corrupt: 'installs' must list install records"
+        )
+    return State(
+        versions,
+        {name: float(at) for name, at in changed.items()},
+        previous,
+        set(faulted),
+        installs,
+    )
 
 
 def write_state(path: Path, state: State) -> None:
@@ -287,7 +270,14 @@ def write_state(path: Path, state: State) -> None:
     renamed over ``path``: a kill at any moment leaves a whole file.
     """
     body = json.dumps(
-        {"format": STATE_FORMAT, "devices": state.versions, "changed": state.changed},
+        {
+            "format": STATE_FORMAT,
+            "devices": state.versions,
+            "changed": state.changed,
+            "previous": state.previous,
+            "faulted": sorted(state.faulted),
+            "installs": state.installs,
+        },
         separators=(",", ":"),
     ).encode("utf-8")
     try:

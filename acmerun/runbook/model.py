@@ -58,6 +58,8 @@ class Strategy:
     max_fail_percentage: float | None = None
     serial: tuple[int | str, ...] | None = None
     rolling: Rolling | None = None
+    #: devices that may refuse the credentials before no new host starts (0: no limit)
+    auth_failure_limit: int | None = None
 
     @classmethod
     def create(cls, data: Mapping[str, Any]) -> Strategy:
@@ -71,6 +73,7 @@ class Strategy:
             max_fail_percentage=None if pct is None else float(pct),
             serial=None if serial is None else tuple(serial),
             rolling=Rolling.create(data["rolling"]) if "rolling" in data else None,
+            auth_failure_limit=data.get("auth_failure_limit"),
         )
 
 

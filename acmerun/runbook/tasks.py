@@ -18,7 +18,15 @@ from importlib.metadata import entry_points
 from typing import Any
 
 BUILTIN_MODULE = "acmerun.plugins.tasks.acmeos"
-BUILTIN_TASKS = ("get_version", "get_cpu_ram", "install_os_version", "upgrade_os")
+BUILTIN_TASKS = (
+    "get_version",
+    "get_cpu_ram",
+    "get_interfaces",
+    "get_neighbors",
+    "install_os_version",
+    "upgrade_os",
+    "reboot",
+)
 ENTRY_POINT_GROUP = "acmerun.tasks"
 #: keyword arguments nornir's ``task.run`` keeps for itself
 RESERVED_ARGS = ("name", "severity_level", "task")

@@ -23,6 +23,8 @@ class RunOptions:
     tags: tuple[str, ...] = ()
     skip_tags: tuple[str, ...] = ()
     workers: int | None = None
+    #: --auth-failure-limit (0: no limit; None: the runbook's, the config file's, else 3)
+    auth_failure_limit: int | None = None
     list_hosts: bool = False
     list_steps: bool = False
     report: Path | None = None

@@ -63,11 +63,14 @@ def check_tags(runbook: Runbook, tags: tuple[str, ...], skip_tags: tuple[str, ..
 def runner_settings(runbook: Runbook, options: RunOptions) -> RunnerSettings:
     """The rolling runner's settings: the runbook's strategy, workers from the settings table."""
     strategy = runbook.strategy
-    workers = int(resolve("workers", settings_inputs(runbook, options)).value)
+    inputs = settings_inputs(runbook, options)
+    workers = int(resolve("workers", inputs).value)
+    auth_limit = int(resolve("auth_failure_limit", inputs).value)
     settings = RunnerSettings(
         workers=workers,
         max_fail_percentage=strategy.max_fail_percentage,
         serial=strategy.serial,
+        auth_failure_limit=auth_limit,
     )
     if strategy.rolling is None:
         return settings
@@ -78,6 +81,7 @@ def runner_settings(runbook: Runbook, options: RunOptions) -> RunnerSettings:
         rolling=True,
         max_down=strategy.rolling.max_down,
         on_failure=strategy.rolling.on_failure,
+        auth_failure_limit=auth_limit,
     )
 
 

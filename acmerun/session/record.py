@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from acmerun.acmeos.defaults import MASK
+from acmerun.defaults import DEFAULT_AUTH_FAILURE_LIMIT
 from acmerun.outcome import HostOutcome
 from acmerun.runbook.compiler import CompiledRunbook
 from acmerun.runbook.model import Runbook
@@ -56,6 +57,8 @@ class RunnerSettings:
     rolling: bool = False
     max_down: int = 1
     on_failure: str = "halt_group"
+    #: devices that may refuse the credentials before no new host starts (0: no limit)
+    auth_failure_limit: int = DEFAULT_AUTH_FAILURE_LIMIT
 
     def nornir_options(
         self,
@@ -69,6 +72,7 @@ class RunnerSettings:
             "max_fail_percentage": self.max_fail_percentage,
             "serial": self.serial,
             "stop": stop,
+            "auth_failure_limit": self.auth_failure_limit,
         }
         if fleet_size is not None:
             options["fleet_size"] = fleet_size

@@ -22,7 +22,8 @@ from typing import TextIO
 from acmerun.errors import BadOptions, ExitCode
 from acmerun.lock import RunbookLock
 from acmerun.logs import run_logging
-from acmerun.outcome import RunOutcome
+from acmerun.outcome import NotRunKind, RunOutcome
+from acmerun.secrets import printable
 from acmerun.session.exit import exit_code
 from acmerun.session.options import RunOptions
 from acmerun.session.outputs import check_report_paths
@@ -105,6 +106,13 @@ def _run(run: PreparedRun, executor: Executor | None, out: TextIO) -> RunResult:
         interrupted=run.stop.interrupted,
     )
     code = exit_code(outcome, detailed=options.detailed_exitcode)
+    reason = run.stop.reason
+    if reason is not None and reason.kind is NotRunKind.AUTH_LIMIT:
+        from acmerun.session.target import credentials_to_check
+
+        line = printable(run.secrets.mask(credentials_to_check(run, reason)))
+        logger.warning("%s", line)
+        print(f"acmerun: {line}", file=out, flush=True)
     for name in sorted(hosts):
         host = hosts[name]
         logger.info("host %s: %s%s", name, host.status, f": {host.error}" if host.error else "")

@@ -15,21 +15,32 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from acmerun.acmeos.defaults import FACTORY_PASSWORD, FACTORY_USERNAME, INVENTORY_URL_ENV
+from acmerun.acmeos.defaults import (
+    FACTORY_PASSWORD,
+    FACTORY_USERNAME,
+    INVENTORY_URL_ENV,
+    USERNAME_ENV,
+)
 from acmerun.defaults import INVENTORY_PLUGIN
 from acmerun.errors import BadOptions
+from acmerun.outcome import NotRun
 from acmerun.runbook.model import Runbook
 from acmerun.session.options import RunOptions
-from acmerun.session.record import Credentials, InventorySource
+from acmerun.session.record import Credentials, InventorySource, PreparedRun
 from acmerun.settings import SETTINGS, Inputs, resolve
 
 
 def settings_inputs(runbook: Runbook, options: RunOptions) -> Inputs:
     """What the settings table reads for this run."""
     return Inputs(
-        options={"workers": options.workers, "report_dir": options.report_dir},
+        options={
+            "workers": options.workers,
+            "report_dir": options.report_dir,
+            "auth_failure_limit": options.auth_failure_limit,
+        },
         inventory_options=runbook.inventory.options,
         runbook_workers=runbook.strategy.workers,
+        runbook_auth_failure_limit=runbook.strategy.auth_failure_limit,
         environ=os.environ,
         config=options.config,
     )
@@ -84,6 +95,28 @@ def credentials(runbook: Runbook, options: RunOptions, source: InventorySource) 
         return Credentials(FACTORY_USERNAME, FACTORY_PASSWORD)
     inputs = settings_inputs(runbook, options)
     return Credentials(resolve("username", inputs).value, resolve("password", inputs).value)
+
+
+def credentials_to_check(run: PreparedRun, reason: NotRun) -> str:
+    """The summary line of a run the authentication-failure limit stopped: the username
+    the refusing devices were given and where it and the password come from (never the
+    password)."""
+    host = run.nornir.inventory.hosts.get(reason.host or "")
+    username = host.username if host is not None else run.credentials.username
+    if run.inventory.embedded:
+        where = "the embedded lab's factory credentials"
+    elif not username or username != run.credentials.username:
+        where = "username and password from the inventory"
+    else:
+        inputs = settings_inputs(run.runbook, run.options)
+        user_from = resolve("username", inputs).source
+        password_from = resolve("password", inputs).source or "the inventory"
+        where = f"username from {user_from}, password from {password_from}"
+    username = username or os.environ.get(USERNAME_ENV) or FACTORY_USERNAME
+    return (
+        f"{reason.failed} devices refused the credentials (auth_failure_limit "
+        f"{reason.limit or 0:g}): no new host started; check user {username!r} ({where})"
+    )
 
 
 def describe(source: InventorySource) -> str:

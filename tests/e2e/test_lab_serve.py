@@ -138,6 +138,7 @@ def test_kill_9_leaves_a_loadable_state_file(
         (("--error-rate", "1.5"), "error_rate must be a probability between 0 and 1"),
         (("--install-failure-rate", "-0.5"), "install_failure_rate must be a probability"),
         (("--reboot-seconds", "-1"), "reboot_seconds must be a number of seconds >= 0"),
+        (("--post-upgrade-fault-rate", "2"), "post_upgrade_fault_rate must be a probability"),
         (("--host", "0.0.0.0"), "the lab listens on loopback only"),
         (("--sites", "many"), "'many' is not a valid integer"),
     ],
@@ -174,3 +175,33 @@ def test_a_corrupt_state_file_exits_5_and_is_left_alone(tmp_path: Path, content:
     assert done.stderr.startswith(f"acmerun: error: lab state file {state} ")
     assert len(done.stderr.splitlines()) == 1
     assert state.read_text() == content
+
+
+def test_the_post_upgrade_fault_options_pick_the_devices_that_come_back_degraded(
+    labs: list[processes.LabProcess],
+) -> None:
+    labs.append(lab := processes.start_lab("--post-upgrade-fault", "leaf03.*"))
+    devices = {host["name"]: host for host in hosts(lab)}
+    for name in ("leaf02.earth", "leaf03.earth"):
+        host = devices[name]
+        status, answer = device_call(
+            host, "POST", "/api/v1/session", {"username": LAB_USERNAME, "password": LAB_PASSWORD}
+        )
+        status, answer = device_call(
+            host, "POST", "/api/v1/install", {"version": "9.0.0"}, answer["token"]
+        )
+        assert status == 200 and answer["status"] == "rebooting"
+    processes.wait_until(
+        lambda: all(d["up"] for d in get_lab_devices(lab).values()), "the devices are back"
+    )
+    flags = get_lab_devices(lab)
+    assert [name for name, d in flags.items() if d["faulted"]] == ["leaf03.earth"]
+    assert flags["leaf02.earth"]["version"] == flags["leaf03.earth"]["version"] == "9.0.0"
+    labs.remove(lab)
+    assert stop(lab)[0] == 0
+
+
+def get_lab_devices(lab: processes.LabProcess) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{lab.url}/lab/devices", timeout=5) as answer:
+        found: dict[str, Any] = json.load(answer)
+    return found

@@ -260,9 +260,12 @@ def test_lab_devices_and_downtime(lab: Any) -> None:
     info = lab.devices()["leaf07.earth"]
     assert devices["leaf07.earth"] == {
         "version": info.version,
+        "previous_version": None,
+        "faulted": False,
         "up": True,
         "hostname": info.hostname,
         "port": info.port,
+        "failed_logins": 0,  # the logins it refused (test_auth_limit.py counts them)
     }
     downtime = get_json(f"{lab.url}/lab/downtime")
     assert set(downtime) == set(devices)

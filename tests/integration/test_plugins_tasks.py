@@ -82,6 +82,7 @@ def test_get_version_reads_every_device(nornir: Callable[..., Nornir], lab_env: 
             "os_version": os_version,
             "revision": revision,
             "full_version": version,
+            "previous_version": None,
         }
         assert multi[0].changed is False
     nr.close_connections()

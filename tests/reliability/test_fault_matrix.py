@@ -44,7 +44,7 @@ def lab(tmp_path: Path) -> Iterator[Callable[..., processes.LabProcess]]:
 
 
 def run(
-    runbook: str, lab_url: str, tmp_path: Path, password: str = LAB_PASSWORD
+    runbook: str, lab_url: str, tmp_path: Path, password: str = LAB_PASSWORD, *options: str
 ) -> tuple[int, dict[str, Any], float, str]:
     """Run a runbook of ``runbooks/``: (exit code, JSON report, seconds, stdout)."""
     env = processes.environment(lab_url, password=password)
@@ -57,6 +57,7 @@ def run(
         "report.xml",
         "--log-file",
         "run.log",
+        *options,
         env=env,
         cwd=tmp_path,
     )
@@ -166,8 +167,9 @@ def test_a_device_stuck_in_its_reboot_fails_and_halts_its_group(lab: Any, tmp_pa
 
 def test_wrong_credentials_fail_at_once_without_retries(lab: Any, tmp_path: Path) -> None:
     fleet = lab()
+    # no authentication-failure limit: every host tries (test_auth_limit.py has the limit)
     code, report, elapsed, stdout = run(
-        "credentials.yml", fleet.url, tmp_path, password=WRONG_PASSWORD
+        "credentials.yml", fleet.url, tmp_path, WRONG_PASSWORD, "--auth-failure-limit", "0"
     )
     assert code == 2
     assert set(statuses(report).values()) == {"failed"}

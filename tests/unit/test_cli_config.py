@@ -49,6 +49,10 @@ def test_found_through_env_then_default(tmp_path: Path, monkeypatch: pytest.Monk
     ("text", "message"),
     [
         ("workers: 0\n", "c.yml:1:10: workers: expected a whole number from 1, got 0"),
+        (
+            "auth_failure_limit: -1\n",
+            "c.yml:1:21: auth_failure_limit: expected a whole number from 0, got -1",
+        ),
         ("workers: 5\nwokers: 6\n", "c.yml:2:1: unknown setting 'wokers' (known: inventory,"),
         ("inventory:\n  uri: x\n", "c.yml:2:3: unknown setting 'inventory.uri' (known: url)"),
         ("inventory: {url: ftp://x}\n", "c.yml:1:18: inventory.url: expected an http:// or"),

@@ -55,3 +55,29 @@ def test_argv_in_a_crash_log_has_secrets_and_url_passwords_masked(
         assert secret not in text
     assert "site=earth" in text
     assert masked_argv(argv)[-1] == "https://ops:********@inventory.example/hosts"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '{"enable_secret": "hunter2"}',
+        "{enable_secret: hunter2, site: earth}",
+        '[{"password": "hunter2"}]',
+        'device={"enable_secret": "hunter2"}',
+        "  {auth: {user: ops, pw: hunter2}}",
+    ],
+)
+def test_inline_json_or_yaml_extra_vars_naming_a_secret_are_masked(value: str) -> None:
+    for argv in (
+        ["acmerun", "-e", value],
+        ["acmerun", f"-e{value}"],
+        ["acmerun", f"--extra-vars={value}"],
+    ):
+        masked = " ".join(masked_argv(argv))
+        assert "hunter2" not in masked
+        assert "********" in masked
+
+
+def test_inline_data_without_a_secret_key_and_files_are_kept() -> None:
+    argv = ["acmerun", "-e", '{"site": "earth"}', "-e", "@vars/secret.yml", "-e", "n=5"]
+    assert masked_argv(argv) == argv

@@ -73,11 +73,11 @@ class AcmeOS:
     ) -> None:
         """Connect to the device and log in (nornir calls this on first ``get_connection``)."""
         port = 80 if port is None else port
-        problem = address_problem(hostname, port)
+        user, secret = resolve_credentials(username, password)
+        problem = address_problem(hostname, port, hidden=(secret,))
         if problem is not None:
             raise BadAddress(problem)
         assert hostname is not None
-        user, secret = resolve_credentials(username, password)
         connection = AcmeOSAPI(hostname, user, secret, port, **_timeouts(extras))
         try:
             connection.open()

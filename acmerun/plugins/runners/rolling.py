@@ -3,8 +3,9 @@
 A nornir runner plugin (``runner={"plugin": "RollingRunner", "options": {...}}``). Hosts
 are grouped by ``group_by``; at most ``max_down`` hosts of a group and ``num_workers``
 hosts overall are in flight at once; ready groups take turns. A failed host halts its
-group, the whole run, or nothing (``on_failure``); ``max_fail_percentage`` and ``stop()``
-(or the run's stop token) stop new hosts from starting anywhere. Every host the runner did
+group, the whole run, or nothing (``on_failure``); ``max_fail_percentage``,
+``auth_failure_limit`` and ``stop()`` (or the run's stop token) stop new hosts from
+starting anywhere. Every host the runner did
 not run is in the result all the same, with the structured reason (``acmerun.results.not_run``).
 
 One dispatcher (the thread calling ``run``) owns all scheduling state; worker threads
@@ -23,7 +24,13 @@ from queue import SimpleQueue
 from nornir.core.inventory import Host
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 
-from acmerun.defaults import DEFAULT_MAX_DOWN, DEFAULT_ON_FAILURE, DEFAULT_WORKERS, ON_FAILURE
+from acmerun.defaults import (
+    DEFAULT_AUTH_FAILURE_LIMIT,
+    DEFAULT_MAX_DOWN,
+    DEFAULT_ON_FAILURE,
+    DEFAULT_WORKERS,
+    ON_FAILURE,
+)
 from acmerun.outcome import NotRun, NotRunKind, over_failure_limit
 from acmerun.plugins.runners.strategy import (
     GroupBy,
@@ -34,7 +41,7 @@ from acmerun.plugins.runners.strategy import (
     parse_serial,
     serial_batches,
 )
-from acmerun.results import failed_unreachable, not_run
+from acmerun.results import failed_unreachable, not_run, refused_credentials
 from acmerun.stop import StopToken
 
 logger = logging.getLogger(__name__)
@@ -59,6 +66,9 @@ class RollingRunner:
             repeats); a batch finishes before the next one starts.
         fleet_size: the number of hosts ``max_fail_percentage`` is a percentage of (default:
             the hosts given to ``run``; a shard of a larger run gives the whole run's).
+        auth_failure_limit: once this many devices refused the credentials, no new host
+            starts anywhere, and the stop token holds the reason (``NotRun.auth_limit``);
+            0 or None: no limit.
         stop: a stop token shared with whoever may stop the run (signals, a cluster); the
             runner starts no new host once it is requested, and marks the hosts it did not
             start with its reason.
@@ -74,6 +84,7 @@ class RollingRunner:
         serial: Serial = None,
         fleet_size: int | None = None,
         stop: StopToken | None = None,
+        auth_failure_limit: int | None = DEFAULT_AUTH_FAILURE_LIMIT,
     ) -> None:
         _check_whole("num_workers", num_workers)
         _check_whole("max_down", max_down)
@@ -92,6 +103,16 @@ class RollingRunner:
                 "rolling max_fail_percentage must be a number from 0 to 100, "
                 f"not {max_fail_percentage!r}"
             )
+        if auth_failure_limit is not None and (
+            isinstance(auth_failure_limit, bool)
+            or not isinstance(auth_failure_limit, int)
+            or auth_failure_limit < 0
+        ):
+            raise RunnerOptionsError(
+                "rolling auth_failure_limit must be a whole number >= 0, "
+                f"not {auth_failure_limit!r}"
+            )
+        self.auth_failure_limit = auth_failure_limit or None
         self.num_workers = num_workers
         self.group_by = group_by
         self.max_down = max_down
@@ -200,6 +221,7 @@ class _Rollout:
         self.busy_groups = 0
         self.pending = 0
         self.failed = 0
+        self.refused = 0  # hosts whose device refused the credentials
         self.fleet_size = runner.fleet_size or len(hosts)
         self.closed: NotRun | None = None
 
@@ -283,6 +305,8 @@ class _Rollout:
             self.busy_groups -= 1
         if result.failed:
             self._host_failed(index, group, failed_unreachable(result))
+            if refused_credentials(result):
+                self._refused(index)
         if group.pending and not group.queued and self.closed is None:
             group.queued = True
             self.ready.append(group)
@@ -305,6 +329,14 @@ class _Rollout:
         limit = runner.max_fail_percentage
         if limit is not None and over_failure_limit(limit, self.failed, self.fleet_size):
             self._close(NotRun.failure_limit(limit, self.failed, self.fleet_size))
+
+    def _refused(self, index: int) -> None:
+        self.refused += 1
+        limit = self.runner.auth_failure_limit
+        if limit is not None and self.refused >= limit:
+            reason = NotRun.auth_limit(limit, self.refused, self.hosts[index].name)
+            self.runner.token.request(reason)  # the run learns why (its summary line)
+            self._close(reason)
 
     def _close(self, reason: NotRun) -> None:
         """Start no new host: mark every host not started yet with ``reason``."""

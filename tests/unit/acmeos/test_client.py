@@ -173,7 +173,12 @@ def test_open_logs_in_and_calls_carry_the_token(device: Device) -> None:
     api = device.api()
     api.open()
     assert api.is_open
-    assert api.get_version() == {"os_version": "5.2", "revision": "1", "full_version": "5.2.1"}
+    assert api.get_version() == {
+        "os_version": "5.2",
+        "revision": "1",
+        "full_version": "5.2.1",
+        "previous_version": None,
+    }
     assert api.get_cpu_ram() == {"cpu": 23.5, "ram_total": 16384, "ram_used": 7012}
     login, version, resources = device.requests
     assert (login[0], login[1], login[3]) == (
@@ -526,3 +531,46 @@ def test_waiting_for_a_reboot_first_waits_the_announced_reboot_time(device: Devi
     assert waited >= 0.6
     assert len(tries) <= 4
     assert api.get_version()["full_version"] == "5.2.1"
+
+
+def test_a_device_that_does_not_say_its_previous_version_reads_as_none(device: Device) -> None:
+    assert device.api().get_version()["previous_version"] is None
+
+
+@pytest.mark.parametrize(
+    ("path", "answer", "message"),
+    [
+        ("/api/v1/neighbors", {"neighbors": {"a": 1}}, "neighbors is not a list of objects"),
+        ("/api/v1/neighbors", {"neighbours": []}, "neighbors answer lacks neighbors"),
+        ("/api/v1/neighbors", {"neighbors": [{"peer": "x"}]}, "lacks state, prefixes_received"),
+        ("/api/v1/interfaces", {"interfaces": [{"name": "eth1"}]}, "lacks admin_state"),
+    ],
+)
+def test_a_malformed_state_answer_is_a_bad_response(
+    device: Device, path: str, answer: Any, message: str
+) -> None:
+    device.routes[("GET", path)] = lambda d, b: (200, answer)
+    api = device.api()
+    call = api.get_neighbors if "neighbors" in path else api.get_interfaces
+    with pytest.raises(CommandError) as raised:
+        call()
+    assert raised.value.code == "bad_response"
+    assert message in str(raised.value)
+
+
+def test_reboot_ends_the_session_and_a_busy_device_says_so(device: Device) -> None:
+    device.routes[("POST", "/api/v1/reboot")] = lambda d, b: (
+        200,
+        {"status": "rebooting", "reboot_seconds": 1.5},
+    )
+    api = device.api()
+    api.open()
+    assert api.reboot() == {"status": "rebooting", "reboot_seconds": 1.5}
+    assert not api.is_open
+    device.routes[("POST", "/api/v1/reboot")] = lambda d, b: (
+        503,
+        {"code": "busy", "message": "an install is running on this device"},
+    )
+    with pytest.raises(CommandError) as raised:
+        api.reboot()
+    assert raised.value.code == "busy"

@@ -133,3 +133,20 @@ def test_a_name_that_does_not_resolve_is_a_bad_address_with_the_reason(
         BadAddress, match=r"^bad device address: cannot resolve hostname 'edge9\.x'$"
     ):
         AcmeOSAPI("edge9.x", "netops", "pw", 80, connect_timeout=1).open()
+
+
+@pytest.mark.parametrize("start", [60, 70, 76, 78])
+@pytest.mark.parametrize("form", ["password", "url"])
+def test_a_bad_address_never_shows_part_of_a_password_cut_at_the_length_limit(
+    start: int, form: str
+) -> None:
+    password = "Pa55-w0rd-l0ng-en0ugh-to-be-cut"
+    if form == "password":
+        hostname = "x" * start + password + " tail"
+    else:
+        hostname = "http://netops:" + password + "@" + "x" * start
+    with pytest.raises(BadAddress) as caught:
+        AcmeOSAPI(hostname, "netops", password, 80).open()
+    message = str(caught.value)
+    assert "is neither an IP address nor a DNS name" in message
+    assert not any(password[i : i + 4] in message for i in range(len(password) - 3)), message

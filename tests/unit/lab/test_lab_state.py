@@ -69,6 +69,9 @@ def test_the_file_is_compact_json_with_the_time_of_each_change(tmp_path: Path) -
         "format": 1,
         "devices": {"a": "9.0.1", "b": "5.2.0"},
         "changed": {"a": 1764000000.125},
+        "previous": {},
+        "faulted": [],
+        "installs": [],
     }
     assert " " not in path.read_text()
 

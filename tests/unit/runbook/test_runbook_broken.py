@@ -117,7 +117,7 @@ BROKEN: dict[str, list[str]] = {
     ],
     "unknown-task.yml": [
         "3:11: steps[0].task: unknown task 'acmeos.get_versoin' (did you mean 'acmeos.get_version'?)",
-        "4:11: steps[1].task: unknown task 'acmeos.reboot' (built-in tasks: acmeos.get_version, acmeos.get_cpu_ram, acmeos.install_os_version, acmeos.upgrade_os)",
+        "4:11: steps[1].task: unknown task 'acmeos.factory_reset' (built-in tasks: acmeos.get_version, acmeos.get_cpu_ram, acmeos.get_interfaces, acmeos.get_neighbors, acmeos.install_os_version, acmeos.upgrade_os, acmeos.reboot)",
         "5:11: steps[2].task: unknown task 'mylib.does_not_exist' (a task is acmeos.NAME, package.module:function or a task library's name)",
         "6:11: steps[3].task: cannot import 'no_such_package.tasks' for task 'no_such_package.tasks:upgrade': ModuleNotFoundError: No module named 'no_such_package'",
         "7:11: steps[4].task: module 'tests.unit.runbook.tasks_for_tests' has no task 'ehco' (did you mean 'echo'?)",

@@ -104,8 +104,8 @@ def test_errors_are_sorted_by_position() -> None:
         load_runbook_text(text, "x.yml")
     assert raised.value.errors == [
         "x.yml:2:11: steps[0].task: unknown task 'acmeos.nope'"
-        " (built-in tasks: acmeos.get_version, acmeos.get_cpu_ram,"
-        " acmeos.install_os_version, acmeos.upgrade_os)",
+        " (built-in tasks: acmeos.get_version, acmeos.get_cpu_ram, acmeos.get_interfaces,"
+        " acmeos.get_neighbors, acmeos.install_os_version, acmeos.upgrade_os, acmeos.reboot)",
         "x.yml:3:5: steps[0]: unknown key 'whn' (did you mean 'when'?)",
         "x.yml:4:7: name: 5 is not of type 'string'",
     ]
