@@ -40,7 +40,7 @@ class Expansion:
     errors: list[str] = field(default_factory=list)
 
 
-def _wrap(source: Source) -> Source:
+def as_document(source: Source) -> Source:
     """A file's list of steps as the ``steps`` of a document, positions kept."""
     wrapped = Source(data={"name": "include", "steps": source.data})
     wrapped.values = {("steps", *p): at for p, at in source.values.items()}
@@ -58,7 +58,7 @@ def _read(target: str, check: Check) -> tuple[Source | None, list[Problem]]:
         kind = "a mapping" if isinstance(sub.data, dict) else repr(sub.data)[:40]
         message = f"an included file is a list of steps, not {kind}"
         return None, [*problems, Problem(*sub.value_at(()), "<root>", message)]
-    wrapped = _wrap(sub)
+    wrapped = as_document(sub)
     return wrapped, problems + check(wrapped)
 
 
@@ -149,3 +149,13 @@ def locator(source: Source, file: str, found: dict[Path, Included]) -> Callable[
         return f"{inc.file}:{line}:{col}"
 
     return locate
+
+
+def steps_file_errors(raw: bytes, file: str, check: Check) -> list[str] | None:
+    """Every error of a file of steps checked on its own; None when it is not a list."""
+    source, problems = parse(raw)
+    if source is None or not isinstance(source.data, list):
+        return None
+    wrapped = as_document(source)
+    errors = [p.render(file) for p in sorted(set(problems + check(wrapped)))]
+    return errors + expand(wrapped, file, check).errors

@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator, ValidationError, validators
 
 from acmerun.errors import RunbookInvalid
 from acmerun.runbook.checks import semantic_problems
-from acmerun.runbook.includes import expand, locator
+from acmerun.runbook.includes import expand, locator, steps_file_errors
 from acmerun.runbook.model import Runbook
 from acmerun.runbook.source import Path, Problem, Source, format_path, parse
 from acmerun.runbook.tasks import RESERVED_ARGS, closest
@@ -226,7 +226,11 @@ def _runbook_files(path: str) -> list[str]:
 
 
 def validate_paths(paths: Sequence[str]) -> tuple[list[str], list[str]]:
-    """(runbook files checked, every error line) for files and folders (*.yml, *.yaml)."""
+    """(runbook files checked, every error line) for files and folders (*.yml, *.yaml).
+
+    In a folder, a file holding a list of steps is checked as a file of steps (what
+    ``include`` reads), not as a runbook.
+    """
     checked: list[str] = []
     errors: list[str] = []
     for path in paths:
@@ -235,5 +239,8 @@ def validate_paths(paths: Sequence[str]) -> tuple[list[str], list[str]]:
             try:
                 load_runbook(file)
             except RunbookInvalid as invalid:
-                errors.extend(invalid.errors)
+                # a folder may hold files of steps that runbooks include
+                raw = _read(file) if os.path.isdir(path) else None
+                steps = None if raw is None else steps_file_errors(raw, file, _problems)
+                errors.extend(invalid.errors if steps is None else steps)
     return checked, errors

@@ -137,9 +137,9 @@ def test_the_schema_describes_the_real_built_in_task_arguments() -> None:
     assert sorted(rules) == sorted(tasks)
     for name, fn in tasks.items():
         # the stop token and no_log are the engine's to pass, never runbook arguments
-        params = [
-            p for p in list(inspect.signature(fn).parameters.values())[1:] if p.name != "stop"
-        ]
+        engine = ("stop", "no_log")
+        params = [p for p in list(inspect.signature(fn).parameters.values())[1:]]
+        params = [p for p in params if p.name not in engine]
         args = rules[name]
         assert sorted(args["properties"]) == sorted(p.name for p in params)
         assert sorted(args.get("required", [])) == sorted(

@@ -78,3 +78,14 @@ def test_an_included_file_must_be_a_list_of_steps(tmp_path: Path) -> None:
     assert raised.value.errors == [
         f"{inner}:1:1: <root>: an included file is a list of steps, not a mapping"
     ]
+
+
+def test_validating_a_folder_checks_its_files_of_steps_on_their_own(tmp_path: Path) -> None:
+    from acmerun.runbook import validate_paths
+
+    write(tmp_path / "checks" / "ok.yml", "- task: acmeos.get_version\n")
+    bad = write(tmp_path / "checks" / "bad.yml", "- task: acmeos.get_version\n  whn: x\n")
+    write(tmp_path / "rb.yml", "name: r\nsteps:\n  - include: checks/ok.yml\n")
+    checked, errors = validate_paths([str(tmp_path)])
+    assert len(checked) == 3
+    assert errors == [f"{bad}:2:3: steps[0]: unknown key 'whn' (did you mean 'when'?)"]
