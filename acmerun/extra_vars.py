@@ -70,7 +70,13 @@ def scalar(raw: str, option: str = "") -> Any:
     """
     text = raw.strip()
     if _INT.match(text):
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:  # Python refuses to read an integer this long
+            digits = len(text.lstrip("+-"))
+            raise BadOptions(
+                f"-e {_shown(option)}: a number of {digits} digits is too long"
+            ) from None
     if _FLOAT.match(text):
         number = float(text)
         return number if repr(number) == text.lstrip("+") else raw

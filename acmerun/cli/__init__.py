@@ -121,19 +121,29 @@ def cli() -> None:
 
 @cli.command("validate", context_settings=CONTEXT)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-def validate_command(paths: tuple[Path, ...]) -> int:
+@click.option(
+    "-e",
+    "--extra-vars",
+    "extra_vars",
+    multiple=True,
+    metavar="KEY=VALUE|@FILE|JSON",
+    help="Variables the run will be given: templates may read their names.",
+)
+def validate_command(paths: tuple[Path, ...], extra_vars: tuple[str, ...]) -> int:
     """Check runbooks (files, or folders searched for *.yml and *.yaml).
 
     Prints every error as FILE:LINE:COLUMN: PATH: message and exits 4 if any
     runbook is invalid; prints "N runbook(s) valid" and exits 0 otherwise.
     Usable as a pre-commit hook.
     """
+    from acmerun.extra_vars import parse_extra_vars
     from acmerun.runbook.loader import validate_paths
 
+    names = parse_extra_vars(extra_vars)
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise BadOptions(f"no such file or folder: {', '.join(missing)}")
-    files, errors = validate_paths([str(p) for p in paths])
+    files, errors = validate_paths([str(p) for p in paths], names)
     checked = len(files)
     if checked == 0:
         raise BadOptions(f"no runbook (*.yml, *.yaml) in {', '.join(str(p) for p in paths)}")

@@ -186,7 +186,7 @@ def _run(spec: ShardSpec, watch: _StopWatch, send: Any) -> dict[str, dict[str, A
     from acmerun.runbook.loader import load_runbook_text
     from acmerun.session.inventory import init_nornir, only_hosts
 
-    runbook = load_runbook_text(spec.runbook_text, spec.runbook_path)
+    runbook = load_runbook_text(spec.runbook_text, spec.runbook_path, spec.extra_vars)
     compiled = compile_runbook(
         runbook,
         extra_vars=dict(spec.extra_vars),

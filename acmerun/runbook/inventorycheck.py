@@ -5,6 +5,10 @@ installed packages); its options are checked against its ``__init__`` signature:
 names (with a did-you-mean) and, where annotated, types. A filter key whose first
 part is a method of nornir's ``Host`` (``keys``, ``get``...) would call that method
 on every host, not compare a data key: it is refused.
+
+A plugin declares the data keys its hosts carry in a class attribute
+``HOST_DATA_KEYS: frozenset[str]`` (absent or None: unknown). Declared keys check
+the filter's keys here, and the names templates read (``acmerun.runbook.names``).
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ _WORDS: dict[Any, str] = {
 _HOST_METHODS = frozenset(
     n for n in dir(Host) if not n.startswith("_") and callable(getattr(Host, n))
 )
+#: what a filter key may name besides data: the attributes of nornir's Host (name, hostname...)
+_HOST_ATTRIBUTES = frozenset(n for n in dir(Host) if not n.startswith("_")) - _HOST_METHODS
 
 
 def _at(source: Source, path: Path, message: str, key: bool = False) -> Problem:
@@ -124,15 +130,37 @@ def _options(source: Source, name: str, options: Mapping[str, Any]) -> Iterator[
             yield _at(source, ("inventory", "options"), message)
 
 
-def _filter(source: Source, spec: Any, path: Path) -> Iterator[Problem]:
+def _plugin_name(source: Source) -> Any:
+    data = source.data
+    inventory = data.get("inventory") if isinstance(data, Mapping) else None
+    return (
+        inventory.get("plugin", INVENTORY_PLUGIN)
+        if isinstance(inventory, Mapping)
+        else (INVENTORY_PLUGIN)
+    )
+
+
+def host_data_keys(source: Source) -> frozenset[str] | None:
+    """The data keys the runbook's inventory plugin declares its hosts carry; None: unknown."""
+    name = _plugin_name(source)
+    plugin = _plugins().get(name) if isinstance(name, str) else None
+    keys = getattr(plugin, "HOST_DATA_KEYS", None)
+    if not isinstance(keys, (frozenset, set, tuple, list)):
+        return None
+    return frozenset(k for k in keys if isinstance(k, str))
+
+
+def _filter(
+    source: Source, spec: Any, path: Path, keys: frozenset[str] | None
+) -> Iterator[Problem]:
     if not isinstance(spec, Mapping):
         return
     for key, value in spec.items():
         if key in ("and", "or") and isinstance(value, list):
             for i, item in enumerate(value):
-                yield from _filter(source, item, (*path, key, i))
+                yield from _filter(source, item, (*path, key, i), keys)
         elif key == "not":
-            yield from _filter(source, value, (*path, key))
+            yield from _filter(source, value, (*path, key), keys)
         elif isinstance(key, str) and key.split("__")[0] in _HOST_METHODS:
             first = key.split("__")[0]
             message = (
@@ -140,6 +168,12 @@ def _filter(source: Source, spec: Any, path: Path) -> Iterator[Problem]:
                 f"call it on every host; name a key of the hosts' data (site, dev_type, rack)"
             )
             yield _at(source, (*path, key), message, key=True)
+        elif isinstance(key, str) and keys is not None:
+            first = key.split("__")[0]
+            if first not in keys and first not in _HOST_ATTRIBUTES:
+                hint = did_you_mean(first, sorted(keys | _HOST_ATTRIBUTES))
+                message = f"'{first}' is not a data key of the hosts{hint}"
+                yield _at(source, (*path, key), message, key=True)
 
 
 def inventory_problems(source: Source) -> Iterator[Problem]:
@@ -162,4 +196,5 @@ def inventory_problems(source: Source) -> Iterator[Problem]:
             yield _at(source, ("inventory", "plugin"), f"unknown inventory plugin '{name}'{hint}")
         elif isinstance(inventory.get("options"), Mapping):
             yield from _options(source, name, inventory["options"])
-    yield from _filter(source, inventory.get("filter"), ("inventory", "filter"))
+    keys = host_data_keys(source)
+    yield from _filter(source, inventory.get("filter"), ("inventory", "filter"), keys)

@@ -11,7 +11,7 @@ import copy
 import functools
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path as FsPath
 from typing import Any
@@ -19,8 +19,8 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError, validators
 
 from acmerun.errors import RunbookInvalid
-from acmerun.runbook.checks import semantic_problems
-from acmerun.runbook.includes import expand, locator, steps_file_errors
+from acmerun.runbook.checks import runbook_names, semantic_problems
+from acmerun.runbook.includes import Check, expand, locator, steps_file_errors
 from acmerun.runbook.model import Runbook
 from acmerun.runbook.source import Path, Problem, Source, format_path, parse
 from acmerun.runbook.tasks import RESERVED_ARGS, closest
@@ -170,7 +170,9 @@ def _required(source: Source, path: Path, key: str) -> str | None:
     return f"task '{step.get('task')}' needs the argument '{needed[0]}'"
 
 
-def _problems(source: Source) -> list[Problem]:
+def _problems(
+    source: Source, extra_names: Iterable[str], inherited: Iterable[str] | None = ()
+) -> list[Problem]:
     if not isinstance(source.data, dict):
         kind = "a list" if isinstance(source.data, list) else _short(source.data)
         message = f"a runbook is a mapping of keys (name, steps, ...), not {kind}"
@@ -184,19 +186,29 @@ def _problems(source: Source) -> list[Problem]:
         if kind == "required" and (path, key) in suggested:
             continue
         problems.append(problem)
-    problems.extend(semantic_problems(source))
+    problems.extend(semantic_problems(source, extra_names, inherited))
     return problems
 
 
-def load_runbook_text(text: str | bytes, path: str) -> Runbook:
-    """The runbook in ``text`` (``path`` names it in errors); raises ``RunbookInvalid``."""
+def _checker(extra_names: Iterable[str], inherited: Iterable[str] | None) -> Check:
+    """The checks of an included file of steps: it sees what the runbook defines."""
+    names, outer = list(extra_names), None if inherited is None else list(inherited)
+    return lambda included: _problems(included, names, outer)
+
+
+def load_runbook_text(text: str | bytes, path: str, extra_names: Iterable[str] = ()) -> Runbook:
+    """The runbook in ``text`` (``path`` names it in errors); raises ``RunbookInvalid``.
+
+    ``extra_names`` are the variables the command line sets (``-e``): templates may read them.
+    """
     source, problems = parse(text)
-    if source is not None:
-        problems = problems + _problems(source)
-    errors = [p.render(path) for p in sorted(set(problems))]
     if source is None:
-        raise RunbookInvalid(errors)
-    expanded = expand(source, path, _problems)
+        raise RunbookInvalid([p.render(path) for p in sorted(set(problems))])
+    # what included files register is known to the runbook and to each other
+    names = runbook_names(expand(source, path, lambda _included: []).data)
+    problems = problems + _problems(source, extra_names, names - runbook_names(source.data))
+    errors = [p.render(path) for p in sorted(set(problems))]
+    expanded = expand(source, path, _checker(extra_names, names))
     if errors or expanded.errors:
         raise RunbookInvalid(errors + expanded.errors)
     return Runbook.create(expanded.data, path, locator(source, path, expanded.found))
@@ -209,10 +221,10 @@ def _read(path: str) -> bytes:
         raise RunbookInvalid([f"{path}: cannot read the file: {error.strerror or error}"]) from None
 
 
-def load_runbook(path: str | os.PathLike[str]) -> Runbook:
+def load_runbook(path: str | os.PathLike[str], extra_names: Iterable[str] = ()) -> Runbook:
     """The runbook in the file at ``path``; raises ``RunbookInvalid`` with every error."""
     name = os.fspath(path)
-    return load_runbook_text(_read(name), name)
+    return load_runbook_text(_read(name), name, extra_names)
 
 
 def _runbook_files(path: str) -> list[str]:
@@ -225,22 +237,40 @@ def _runbook_files(path: str) -> list[str]:
     return found
 
 
-def validate_paths(paths: Sequence[str]) -> tuple[list[str], list[str]]:
+def _included_files(runbook: Runbook) -> set[str]:
+    """The files of steps ``runbook`` includes (their real paths)."""
+    found: set[str] = set()
+    for step in runbook.all_steps():
+        if step.include is not None and step.steps:
+            found.add(os.path.realpath(step.steps[0].location.rsplit(":", 2)[0]))
+    return found
+
+
+def validate_paths(
+    paths: Sequence[str], extra_names: Iterable[str] = ()
+) -> tuple[list[str], list[str]]:
     """(runbook files checked, every error line) for files and folders (*.yml, *.yaml).
 
-    In a folder, a file holding a list of steps is checked as a file of steps (what
-    ``include`` reads), not as a runbook.
+    A file that a valid runbook among them includes is checked as a file of steps
+    (what ``include`` reads), not as a runbook.
     """
     checked: list[str] = []
     errors: list[str] = []
+    refused: dict[str, list[str]] = {}
+    included: set[str] = set()
     for path in paths:
         for file in _runbook_files(path):
             checked.append(file)
             try:
-                load_runbook(file)
+                runbook = load_runbook(file, extra_names)
             except RunbookInvalid as invalid:
-                # a folder may hold files of steps that runbooks include
-                raw = _read(file) if os.path.isdir(path) else None
-                steps = None if raw is None else steps_file_errors(raw, file, _problems)
-                errors.extend(invalid.errors if steps is None else steps)
+                refused[file] = invalid.errors
+            else:
+                included.update(_included_files(runbook))
+    for file, found in refused.items():
+        # a file of steps that a runbook of the folder includes is no runbook of its own
+        steps = None
+        if os.path.realpath(file) in included:
+            steps = steps_file_errors(_read(file), file, _checker(extra_names, None))
+        errors.extend(found if steps is None else steps)
     return checked, errors

@@ -44,6 +44,7 @@ __all__ = [
     "compile_value",
     "expression_problems",
     "is_template",
+    "parse_expression",
     "render_within",
     "template_problems",
 ]
@@ -149,6 +150,11 @@ def _parse_expression(source: str) -> nodes.Expr:
         token = parser.stream.current
         raise TemplateSyntaxError(f"unexpected {token.value!r} after the expression", 1)
     return expr
+
+
+def parse_expression(source: str) -> nodes.Expr:
+    """The parsed tree of a bare expression; raises ``TemplateSyntaxError``."""
+    return _parse_expression(source)
 
 
 class _NotConstant(Exception):

@@ -62,7 +62,7 @@ def execute(
         raise BadOptions("--detailed-exitcode only has a meaning with --check")
     stop = StopToken()
     with run_logging(options.log_file, options.secrets, err), stop_on_signals(err, stop):
-        runbook = load_runbook(str(options.runbook))
+        runbook = load_runbook(str(options.runbook), options.extra_vars)
         compiled = compile_for(runbook, options, stop)
         if options.list_steps:
             for line in compiled.step_lines():

@@ -52,6 +52,9 @@ class InventoryError(Exception):
 class ACMEInventory:
     """Loads hosts from the ACME inventory service, optionally only some sites and types."""
 
+    #: the data keys every host carries (checked against runbook templates and filters)
+    HOST_DATA_KEYS: frozenset[str] | None = frozenset({"site", "dev_type", "rack"})
+
     def __init__(
         self,
         filter_sites: Iterable[str] | str | None = None,

@@ -48,7 +48,8 @@ def make_nornir(names: tuple[str, ...] = ("h1",), dry_run: bool = False, **data:
 
 
 def compile_text(text: str, **options: Any) -> CompiledRunbook:
-    return compile_runbook(load_runbook_text(text, "rb.yml"), **options)
+    extra_names = options.get("extra_vars") or {}
+    return compile_runbook(load_runbook_text(text, "rb.yml", extra_names), **options)
 
 
 Run = Callable[..., tuple[dict[str, HostOutcome], AggregatedResult]]
@@ -140,14 +141,17 @@ def test_failing_assert_shows_the_expression_and_values(run: Run) -> None:
 
 
 def test_undefined_variables_fail_the_step_with_the_name(run: Run) -> None:
+    # defined when validated (a register), no result at run time (its step was skipped)
     outcomes, _ = run(
         steps(
-            f"  - {{name: a, task: '{T}:echo', args: {{value: '{{{{ nope }}}}'}}, retries: 3}}",
+            f"  - {{name: s, task: '{T}:echo', args: {{value: 1}}, when: false, register: nope}}",
+            f"  - {{name: a, task: '{T}:echo', args: {{value: '{{{{ nope.result.x }}}}'}},"
+            " retries: 3}",
         )
     )
-    (step,) = outcomes["h1"].steps
+    (_, step) = outcomes["h1"].steps
     assert (step.status, step.attempts) == (Status.FAILED, 1)
-    assert step.error == "args: UndefinedError: 'nope' is undefined"
+    assert step.error == "args: UndefinedError: 'None' has no attribute 'x'"
 
 
 def test_retries_with_delay_and_backoff(run: Run) -> None:
@@ -583,8 +587,10 @@ def test_group_by_in_a_runbook_sees_the_host_name_as_the_runner_documents() -> N
 def test_a_group_by_that_cannot_name_a_host_is_an_invalid_runbook_not_a_bad_option() -> None:
     from acmerun.plugins.runners.rolling import RollingRunner
 
+    # an inventory plugin that declares no host-data keys: any name may be host data
     compiled = compile_text(
-        "name: t\nstrategy: {rolling: {group_by: '{{ nosuch }}'}}\n"
+        "name: t\ninventory: {plugin: SimpleInventory}\n"
+        "strategy: {rolling: {group_by: '{{ nosuch }}'}}\n"
         f"steps:\n  - task: '{T}:echo'\n"
     )
     nr = make_nornir(("h1",)).with_runner(RollingRunner(group_by=compiled.group_of))

@@ -139,14 +139,14 @@ def test_changed_when_and_failed_when_judge_the_result() -> None:
 def test_step_vars_are_templated_scoped_and_lose_to_extra_vars() -> None:
     host = run(
         "  - name: group\n"
-        "    vars: {m: '{{ n * 2 }}', e: step}\n"
+        "    vars: {m: '{{ n * 2 }}', e: step, n: 7}\n"
         "    steps:\n"
-        f"      - {{task: '{T}:echo', args: {{value: '{{{{ [m, e] }}}}'}}}}\n"
-        f"  - {{task: '{T}:echo', args: {{value: '{{{{ m is defined }}}}'}}}}\n",
+        f"      - {{task: '{T}:echo', args: {{value: '{{{{ [m, e, n] }}}}'}}}}\n"
+        f"  - {{task: '{T}:echo', args: {{value: '{{{{ n }}}}'}}}}\n",
         extra_vars={"e": "extra"},
     )["h1"]
-    assert host.steps[0].steps[0].result == [10, "extra"]
-    assert host.steps[1].result is False
+    assert host.steps[0].steps[0].result == [10, "extra", 7]
+    assert host.steps[1].result == 5
 
 
 def test_templated_step_names_and_runbook_name() -> None:

@@ -80,7 +80,7 @@ def test_an_included_file_must_be_a_list_of_steps(tmp_path: Path) -> None:
     ]
 
 
-def test_validating_a_folder_checks_its_files_of_steps_on_their_own(tmp_path: Path) -> None:
+def test_validating_a_folder_checks_the_files_of_steps_its_runbooks_include(tmp_path: Path) -> None:
     from acmerun.runbook import validate_paths
 
     write(tmp_path / "checks" / "ok.yml", "- task: acmeos.get_version\n")
@@ -88,4 +88,7 @@ def test_validating_a_folder_checks_its_files_of_steps_on_their_own(tmp_path: Pa
     write(tmp_path / "rb.yml", "name: r\nsteps:\n  - include: checks/ok.yml\n")
     checked, errors = validate_paths([str(tmp_path)])
     assert len(checked) == 3
-    assert errors == [f"{bad}:2:3: steps[0]: unknown key 'whn' (did you mean 'when'?)"]
+    # ok.yml is included: a file of steps; bad.yml is included by no valid runbook
+    assert errors == [
+        f"{bad}:1:1: <root>: a runbook is a mapping of keys (name, steps, ...), not a list"
+    ]

@@ -123,7 +123,7 @@ NAMES = [
     (_step("when", "x is not nosuchtest"), "unknown test 'nosuchtest'"),
     (_step("assert", "x | lenght > 1"), "unknown filter 'lenght' (did you mean 'length'?)"),
     (
-        _step("assert", "['x', ^'x | defualt(1)']"),
+        _step("assert", "['check_mode', ^'check_mode | defualt(1)']"),
         "unknown filter 'defualt' (did you mean 'default'?)",
     ),
     (
@@ -138,7 +138,7 @@ NAMES = [
         HEAD + "strategy:\n  rolling:\n    group_by: ^'{{ site | lowr }}'\n" + STEP,
         "unknown filter 'lowr' (did you mean 'lower'?)",
     ),
-    (_step("when", "x | map('uper') | list"), None),
+    (_step("when", "check_mode | map('uper') | list"), None),
 ]
 
 
@@ -169,7 +169,7 @@ ACCEPTED = [
     _strategy("workers", "4"),
     _step("delay", "0.5"),
     _step("backoff", "2"),
-    _step("when", "x | default(1) is number"),
+    _step("when", "check_mode | default(1) is number"),
 ]
 
 
