@@ -40,6 +40,9 @@ class Status(str, enum.Enum):
 #: a host's statuses, in the order of the totals in every report (a rescued host is ok)
 STATUSES: tuple[Status, ...] = tuple(s for s in Status if s is not Status.RESCUED)
 
+#: the error of a step not run under --check: its task does not declare dry-run support
+NOT_CHECKABLE = "does not support check mode"
+
 #: statuses that count as a host's failure (for failure limits, exit codes and JUnit)
 FAILURES: frozenset[Status] = frozenset({Status.FAILED, Status.UNREACHABLE})
 
@@ -319,6 +322,15 @@ def leaves(steps: Iterable[StepOutcome]) -> Iterator[tuple[str, StepOutcome]]:
     return ((path, step) for path, step in walk(steps) if not step.steps)
 
 
+def rescued(steps: Iterable[StepOutcome]) -> list[str]:
+    """The paths of the rescued steps: their failed nested steps are no failure."""
+    return [path for path, step in walk(steps) if step.status is Status.RESCUED]
+
+
+def _within(path: str, parents: list[str]) -> bool:
+    return any(path.startswith(f"{parent} > ") for parent in parents)
+
+
 @dataclass
 class RunOutcome:
     """A whole run: the runbook, the mode, the times, and every selected host."""
@@ -347,7 +359,10 @@ class RunOutcome:
         for name in sorted(self.hosts):
             host = self.hosts[name]
             before = len(found)
+            saved = rescued(host.steps)
             for path, step in walk(host.steps):
+                if _within(path, saved):
+                    continue
                 if step.status in FAILURES and not any(c.status in FAILURES for c in step.steps):
                     found.append((name, path, step.error or step.status.value))
             if len(found) == before and host.status in FAILURES:

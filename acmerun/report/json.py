@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from acmerun import __version__
-from acmerun.outcome import HostOutcome, RunOutcome
+from acmerun.outcome import HostOutcome, RunOutcome, rescued
 from acmerun.report.atomic import as_utc, timestamped_stem, write_atomic, write_atomic_new
 from acmerun.secrets import Redactor
 
@@ -68,7 +68,7 @@ def report_data(
     redactor = Redactor(secrets)
     result: dict[str, Any] = redactor.data(data, keys=False)
     result["hosts"] = {
-        name: _masked_record(outcome.hosts[name].to_dict(), redactor)
+        name: _masked_record(_host_record(outcome.hosts[name]), redactor)
         for name in sorted(outcome.hosts)
     }
     return result
@@ -85,11 +85,16 @@ def report_text(outcome: RunOutcome, *, exit_code: int, secrets: Iterable[str | 
     head = redactor.data(_head(outcome, exit_code), keys=False)
     fields = [f"  {_dumps(key)}: {_dumps(value)}" for key, value in head.items()]
     lines = [
-        f"    {_dumps(name)}: {_host_json(outcome.hosts[name].to_dict(), redactor)}"
+        f"    {_dumps(name)}: {_host_json(_host_record(outcome.hosts[name]), redactor)}"
         for name in sorted(outcome.hosts)
     ]
     fields.append('  "hosts": {\n' + ",\n".join(lines) + "\n  }" if lines else '  "hosts": {}')
     return "{\n" + ",\n".join(fields) + "\n}\n"
+
+
+def _host_record(host: HostOutcome) -> dict[str, Any]:
+    """The host's record with its count of rescued steps."""
+    return {**host.to_dict(), "rescued": len(rescued(host.steps))}
 
 
 def _host_json(host: dict[str, Any], redactor: Redactor) -> str:
@@ -135,6 +140,7 @@ def _head(outcome: RunOutcome, exit_code: int) -> dict[str, Any]:
         "interrupted": outcome.interrupted,
         "exit_code": int(exit_code),
         "totals": outcome.totals(),
+        "rescued_steps": sum(len(rescued(h.steps)) for h in outcome.hosts.values()),
     }
 
 

@@ -131,6 +131,10 @@ def _cases(host: HostOutcome, run_name: str) -> list[tuple[str, str, float, str 
     return cases
 
 
+def _within(path: str, parents: list[str]) -> bool:
+    return any(path.startswith(f"{parent} > ") for parent in parents)
+
+
 def _message(text: str) -> str:
     first = text.splitlines()[0] if text else ""
     return first if len(first) <= _MESSAGE_MAX else first[: _MESSAGE_MAX - 3] + "..."

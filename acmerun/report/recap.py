@@ -30,7 +30,14 @@ from rich.console import Console
 from rich.text import Text
 
 from acmerun.outcome import STATUSES, RunOutcome, Status
-from acmerun.report.steps import COLUMNS, host_counts, host_failures, host_leaves, skip_reason
+from acmerun.report.steps import (
+    COLUMNS,
+    host_counts,
+    host_failures,
+    host_leaves,
+    not_checked,
+    skip_reason,
+)
 from acmerun.secrets import Redactor, printable
 
 #: ``all`` prints a line for every host; ``problems`` only for hosts not ok or changed
@@ -191,6 +198,13 @@ def recap_lines(
             entry = styled(printable(path), STATUS_STYLE[Status.SKIPPED])
             entry.append(f" | {printable(_first_line(redactor.text(reason)))} | {n} {noun}")
             lines.append(entry)
+    unchecked = not_checked(outcome) if outcome.check else {}
+    if unchecked:
+        lines.append(Text())
+        lines.append(rule("NOT RUN IN CHECK MODE"))
+        for path, n in unchecked.items():
+            noun = "host" if n == 1 else "hosts"
+            lines.append(styled(f"{printable(path)} ({n} {noun}): does not support check mode"))
 
     totals = outcome.totals()
     lines.append(Text())

@@ -14,7 +14,15 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from acmerun.outcome import FAILURES, HostOutcome, Status, StepOutcome
+from acmerun.outcome import (
+    FAILURES,
+    NOT_CHECKABLE,
+    HostOutcome,
+    RunOutcome,
+    Status,
+    StepOutcome,
+    walk,
+)
 
 #: the end of the error of a failed ``ignore_errors`` step
 IGNORED_MARK = "(ignored)"
@@ -119,3 +127,13 @@ def skip_reason(step: StepOutcome, host: HostOutcome | None = None) -> str:
     if host is not None and host.error and host.status is step.status:
         return host.error
     return "not run"
+
+
+def not_checked(outcome: RunOutcome) -> dict[str, int]:
+    """Step path -> hosts on which it was not run because it does not support check mode."""
+    found: Counter[str] = Counter()
+    for host in outcome.hosts.values():
+        for path, step in walk(host.steps):
+            if step.status is Status.SKIPPED and step.error == NOT_CHECKABLE:
+                found[path] += 1
+    return dict(found)

@@ -92,15 +92,58 @@ def _task(source: Source, step: Mapping[str, Any], path: Path) -> Iterator[Probl
             yield _at(source, path, message)
 
 
+_NEEDS_TASK = ("args", "loop", "loop_var", "until", "changed_when", "failed_when")
+_NESTED = ("steps", "rescue", "always")
+
+
+def _flow(source: Source, step: Mapping[str, Any], path: Path, scope: Scope) -> Iterator[Problem]:
+    """rescue/always only around nested steps; loop keys only on a task; loop_var free."""
+    group = "task" not in step
+    for key in ("rescue", "always"):
+        if key in step and not group:
+            message = f"'{key}' needs 'steps' (or 'include'): it runs after nested steps"
+            yield _at(source, (*path, key), message, key=True)
+    if group:
+        for key in _NEEDS_TASK:
+            if key in step:
+                message = f"'{key}' needs a 'task': a step with nested 'steps' has no {key}"
+                yield _at(source, (*path, key), message, key=True)
+    if "loop_var" in step and "loop" not in step:
+        yield _at(source, (*path, "loop_var"), "'loop_var' needs a 'loop'", key=True)
+    loop_var = step.get("loop_var", "item") if "loop" in step else None
+    if isinstance(loop_var, str) and _IDENTIFIER.match(loop_var):
+        where = (*path, "loop_var") if "loop_var" in step else (*path, "loop")
+        taken = scope.vars | frozenset(scope.later) | frozenset(scope.registered)
+        if loop_var in RESERVED_NAMES:
+            message = f"loop_var '{loop_var}' is a reserved name in templates: use another name"
+            yield _at(source, where, message)
+        elif loop_var in taken or loop_var == step.get("register"):
+            message = (
+                f"loop_var '{loop_var}' is already a variable or a registered name: "
+                "use another name"
+            )
+            yield _at(source, where, message)
+
+
+def _own_names(step: Mapping[str, Any]) -> list[str]:
+    """The names a step defines for itself and its nested steps: its vars, its loop_var."""
+    given = step.get("vars")
+    names = [k for k in given if isinstance(k, str)] if isinstance(given, Mapping) else []
+    if "loop" in step and isinstance(step.get("loop_var", "item"), str):
+        names.append(step.get("loop_var", "item"))
+    return names
+
+
 def _step(source: Source, step: Any, path: Path, scope: Scope) -> Iterator[Problem]:
     if not isinstance(step, Mapping):
         return
     yield from _task(source, step, path)
-    if "steps" in step and "task" not in step:
-        for key in ("args", "register"):
-            if key in step:
-                message = f"'{key}' needs a 'task': a step with nested 'steps' has no {key}"
-                yield _at(source, (*path, key), message, key=True)
+    yield from _flow(source, step, path, scope)
+    yield from _templates(source, step.get("vars"), (*path, "vars"), scope)
+    yield from _templates(source, step.get("loop"), (*path, "loop"), scope)
+    own = [n for n in _own_names(step) if n not in scope.registered]
+    scope.registered.update(own)
+    yield from _templates(source, step.get("name"), (*path, "name"), scope)
     yield from _templates(source, step.get("args"), (*path, "args"), scope)
     yield from _expression(source, step.get("when"), (*path, "when"), scope)
     register = step.get("register")
@@ -108,17 +151,23 @@ def _step(source: Source, step: Any, path: Path, scope: Scope) -> Iterator[Probl
         message = f"'{register}' is a reserved name in templates: register under another name"
         yield _at(source, (*path, "register"), message)
     if isinstance(register, str) and "task" in step:
-        scope.registered.add(register)  # its own asserts see it: they run after the task
-    children = step.get("steps")
-    if isinstance(children, list):  # a group's asserts run after its steps
-        for i, child in enumerate(children):
-            yield from _step(source, child, (*path, "steps", i), scope)
+        scope.registered.add(register)  # its own checks see it: they run after the task
+    for key in ("until", "changed_when", "failed_when"):
+        yield from _expression(source, step.get(key), (*path, key), scope)
+    for key in _NESTED:  # a group's asserts run after its steps
+        children = step.get(key)
+        if isinstance(children, list):
+            for i, child in enumerate(children):
+                yield from _step(source, child, (*path, key, i), scope)
+    if isinstance(register, str):
+        scope.registered.add(register)
     asserts = step.get("assert")
     if isinstance(asserts, list):
         for i, item in enumerate(asserts):
             yield from _expression(source, item, (*path, "assert", i), scope)
     else:
         yield from _expression(source, asserts, (*path, "assert"), scope)
+    scope.registered.difference_update(n for n in own if n != register)
 
 
 def _registers(steps: Any, path: Path, found: dict[str, str]) -> dict[str, str]:
@@ -129,33 +178,65 @@ def _registers(steps: Any, path: Path, found: dict[str, str]) -> dict[str, str]:
         if isinstance(step, Mapping):
             if isinstance(step.get("register"), str):
                 found.setdefault(step["register"], format_path((*path, i)))
-            _registers(step.get("steps"), (*path, i, "steps"), found)
+            for key in _NESTED:
+                _registers(step.get(key), (*path, i, key), found)
     return found
 
 
-def _scope(source: Source, extra_names: frozenset[str]) -> Scope:
+def runbook_names(data: Any) -> frozenset[str]:
+    """What a runbook defines for the files it includes: its vars, registers and step vars."""
+    if not isinstance(data, Mapping):
+        return frozenset()
+    found = set(_registers(data.get("steps"), ("steps",), {}))
+    if isinstance(data.get("vars"), Mapping):
+        found.update(k for k in data["vars"] if isinstance(k, str))
+
+    def step_vars(steps: Any) -> None:
+        for step in steps if isinstance(steps, list) else ():
+            if isinstance(step, Mapping):
+                given = step.get("vars")
+                if isinstance(given, Mapping):
+                    found.update(k for k in given if isinstance(k, str))
+                for key in _NESTED:
+                    step_vars(step.get(key))
+
+    step_vars(data.get("steps"))
+    return frozenset(found)
+
+
+def _scope(source: Source, extra_names: frozenset[str], inherited: frozenset[str] | None) -> Scope:
     data = source.data
     given = data.get("vars")
     names = frozenset(k for k in given if isinstance(k, str)) if isinstance(given, Mapping) else ()
     later = _registers(data.get("steps"), ("steps",), {})
-    return Scope(frozenset(names), extra_names, host_data_keys(source), later)
+    # a file of steps checked on its own: what its includers define is unknown
+    keys = host_data_keys(source) if inherited is not None else None
+    return Scope(frozenset(names) | (inherited or frozenset()), extra_names, keys, later)
 
 
-def semantic_problems(source: Source, extra_names: Iterable[str] = ()) -> list[Problem]:
+def semantic_problems(
+    source: Source, extra_names: Iterable[str] = (), inherited: Iterable[str] | None = ()
+) -> list[Problem]:
     """Every problem of a runbook document beyond what its JSON Schema checks.
 
-    ``extra_names`` are the names the command line defines (``-e``).
+    ``extra_names`` are the names the command line defines (``-e``); ``inherited``
+    what the including runbook defines, for an included file of steps (None: a file
+    of steps checked on its own, whose includers' names are unknown).
     """
     data = source.data
     if not isinstance(data, Mapping):
         return []
     problems: list[Problem] = list(inventory_problems(source))
-    scope = _scope(source, frozenset(extra_names))
+    scope = _scope(
+        source, frozenset(extra_names), None if inherited is None else frozenset(inherited)
+    )
     strategy = data.get("strategy")
     if isinstance(strategy, Mapping) and isinstance(strategy.get("rolling"), Mapping):
         group_by = strategy["rolling"].get("group_by")
         path: Path = ("strategy", "rolling", "group_by")
         problems.extend(_templates(source, group_by, path, scope, GROUP_BY_NAMES))
+    problems.extend(_templates(source, data.get("name"), ("name",), scope))
+    problems.extend(_templates(source, data.get("vars"), ("vars",), scope))
     steps = data.get("steps")
     if isinstance(steps, list):
         for i, step in enumerate(steps):

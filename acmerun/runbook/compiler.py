@@ -7,6 +7,7 @@ once; ``CompiledRunbook.host_task`` is then run by nornir on each host and retur
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 from collections.abc import Mapping, Sequence
@@ -21,8 +22,15 @@ from acmerun.outcome import HostOutcome, Status
 from acmerun.results import attach
 from acmerun.runbook.execute import CompiledStep, HostRun, Ran, worst
 from acmerun.runbook.model import Runbook, Step
-from acmerun.runbook.tasks import TaskNotFound, resolve
-from acmerun.runbook.templating import Expression, compile_text, compile_value
+from acmerun.runbook.once import OnceSlots
+from acmerun.runbook.tasks import TaskNotFound, checks_safely, resolve
+from acmerun.runbook.templating import (
+    Expression,
+    Renderer,
+    compile_text,
+    compile_value,
+    is_template,
+)
 from acmerun.stop import StopToken
 
 #: a tag that selects a step whatever --tags says (unless --skip-tags names it)
@@ -81,6 +89,22 @@ def _select(
     return chosen
 
 
+def _condition(value: str | bool | None) -> Expression | None:
+    if isinstance(value, str):
+        return Expression(value)
+    if isinstance(value, bool):
+        return Expression("true" if value else "false")
+    return None
+
+
+def _values(value: Any) -> Renderer:
+    """A renderer of ``value``, templates inside it rendered (a constant gives itself)."""
+    found = compile_value(value)
+    if found is not None:
+        return found
+    return lambda _ctx: copy.deepcopy(value)
+
+
 def _compile_step(step: Step) -> CompiledStep:
     fn = None
     if step.task is not None:
@@ -93,6 +117,7 @@ def _compile_step(step: Step) -> CompiledStep:
         when = Expression(step.when)
     elif step.when is False:
         when = Expression("false")
+    loop = None if step.loop is None else _values(step.loop)
     return CompiledStep(
         step=step,
         fn=fn,
@@ -101,6 +126,15 @@ def _compile_step(step: Step) -> CompiledStep:
         when=when,
         asserts=[Expression(a) for a in step.asserts],
         children=[_compile_step(child) for child in step.steps],
+        rescue=[_compile_step(child) for child in step.rescue],
+        always=[_compile_step(child) for child in step.always],
+        name=compile_text(step.name) if is_template(step.name) else None,
+        vars=_values(dict(step.vars)) if step.vars else None,
+        until=Expression(step.until) if step.until is not None else None,
+        changed_when=_condition(step.changed_when),
+        failed_when=_condition(step.failed_when),
+        loop=loop,
+        checkable=fn is None or step.task is None or checks_safely(step.task, fn),
     )
 
 
@@ -130,22 +164,59 @@ class CompiledRunbook:
         self._steps = list(steps)
         rolling = runbook.strategy.rolling
         self._group_by = compile_text(rolling.group_by) if rolling is not None else None
+        self._vars = {k: compile_value(v) for k, v in runbook.vars.items()}
+        #: run_once steps: one host runs each, the others share its outcome
+        self._once = OnceSlots()
 
     def variables(self, host: Host, check: bool = False) -> dict[str, Any]:
-        """What templates see on ``host``: vars < host data < (registered) < extra vars."""
+        """What templates see on ``host``: vars < host data < (registered) < extra vars.
+
+        A runbook var that is a template is rendered in order, seeing the vars before
+        it, the host's data and the extra vars.
+        """
         found = dict(self.runbook.vars)
         found.update(host.extended_data())
         found["inventory_hostname"] = host.name
         found["check_mode"] = check
         found.update(self.extra_vars)
+        for name, render in self._vars.items():
+            if render is None or name in self.extra_vars or name in host.extended_data():
+                continue
+            try:
+                found[name] = render(found)
+            except Exception as error:
+                where = f"{self.runbook.path}: vars.{name}"
+                raise RunbookInvalid([f"{where}: host '{host.name}': {error}"]) from None
         return found
 
     def host_task(self, task: Task) -> Result:
         """The nornir task run once per host: every step in order, nested steps nested."""
         start = time.monotonic()
-        run = HostRun(
-            task, self.variables(task.host, task.is_dry_run()), self.extra_vars, self.stop
+        try:
+            variables = self.variables(task.host, task.is_dry_run())
+        except RunbookInvalid as invalid:
+            ran: list[Ran] = []
+            status = Status.FAILED
+            error: str | None = "; ".join(invalid.errors)
+        else:
+            ran, status, error = self._run_host(task, variables)
+        outcome = HostOutcome(
+            name=task.host.name,
+            status=status,
+            steps=[r.outcome for r in ran],
+            error=error,
+            duration=time.monotonic() - start,
         )
+        failed = status in (Status.FAILED, Status.UNREACHABLE)
+        summary = error if error is not None else status.value
+        result = Result(host=task.host, result=summary, changed=outcome.changed, failed=failed)
+        return attach(result, outcome)
+
+    def _run_host(
+        self, task: Task, variables: dict[str, Any]
+    ) -> tuple[list[Ran], Status, str | None]:
+        run = HostRun(task, variables, self.extra_vars, self.stop)
+        run.once = self._once
         try:
             ran = run.run_steps(task, self._steps)
         finally:
@@ -158,17 +229,7 @@ class CompiledRunbook:
             error = f"{stopped.outcome.name}: {stopped.outcome.error}"
         elif status is Status.INTERRUPTED:
             error = "interrupted before every step ran"
-        outcome = HostOutcome(
-            name=task.host.name,
-            status=status,
-            steps=[r.outcome for r in ran],
-            error=error,
-            duration=time.monotonic() - start,
-        )
-        failed = status in (Status.FAILED, Status.UNREACHABLE)
-        summary = error if error is not None else status.value
-        result = Result(host=task.host, result=summary, changed=outcome.changed, failed=failed)
-        return attach(result, outcome)
+        return ran, status, error
 
     def inventory_filter(self) -> F_BASE | None:
         """The runbook's ``inventory.filter`` as a nornir filter (None when it has none)."""
@@ -225,4 +286,16 @@ def compile_runbook(
 ) -> CompiledRunbook:
     """The runbook ready to run: the steps ``tags`` and ``skip_tags`` select, compiled."""
     steps = select_steps(runbook, tags, skip_tags)
-    return CompiledRunbook(runbook, [_compile_step(s) for s in steps], extra_vars or {}, stop)
+    given = dict(extra_vars or {})
+    if is_template(runbook.name):
+        runbook = dataclasses.replace(runbook, name=_title(runbook, given))
+    return CompiledRunbook(runbook, [_compile_step(s) for s in steps], given, stop)
+
+
+def _title(runbook: Runbook, extra_vars: Mapping[str, Any]) -> str:
+    """The runbook's name rendered with its constant vars and the extra vars."""
+    context = {**runbook.vars, **extra_vars}
+    try:
+        return " ".join(str(compile_text(runbook.name)(context)).split())
+    except Exception as error:
+        raise RunbookInvalid([f"{runbook.path}: name: {error}"]) from None

@@ -12,116 +12,28 @@ retry may fix.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nornir.core.exceptions import NornirSubTaskError
-from nornir.core.task import MultiResult, Result, Task
+from nornir.core.task import Result, Task
 
-from acmerun.acmeos.deadline import DeadlineExceeded, remaining, step_deadline
-from acmerun.outcome import Downtime, Status, StepOutcome
-from acmerun.runbook.budget import RenderDeadline, RenderInterrupted
+from acmerun.acmeos.defaults import MASK
+from acmerun.outcome import NOT_CHECKABLE, Status, StepOutcome
+from acmerun.runbook.attempt import MAX_DELAY, Attempts, CompiledStep, Ran, run_group
+from acmerun.runbook.failures import HIDDEN, StepFailure, describe, registered, unfail, worst
 from acmerun.runbook.model import Step
-from acmerun.runbook.templating import Expression, Renderer, render_within
-from acmerun.secrets import Redactor
-from acmerun.stop import StopToken
+from acmerun.runbook.once import OnceSlots, follow, publish
 
-#: the longest wait between two attempts, in seconds, however the backoff grows (the schema's)
-MAX_DELAY = 86400.0
-_ORDER = (Status.UNREACHABLE, Status.FAILED, Status.CHANGED)
+__all__ = ["MAX_DELAY", "CompiledStep", "HostRun", "Ran", "worst"]
 
 
-@dataclass
-class CompiledStep:
-    """A step with its task resolved and its templates compiled, ready for any host."""
-
-    step: Step
-    fn: Callable[..., Any] | None
-    args: Mapping[str, Any]
-    render_args: Renderer | None
-    when: Expression | None
-    asserts: Sequence[Expression]
-    children: Sequence[CompiledStep] = field(default_factory=list)
-
-
-@dataclass
-class Ran:
-    """A step's outcome on a host, and what it means for the host."""
-
-    outcome: StepOutcome
-    #: the status the host counts (an ignored failure counts as ok or changed)
-    counts: Status
-    #: the host runs no further step
-    stop: bool = False
-
-
-def worst(statuses: Sequence[Status]) -> Status:
-    """unreachable > failed > changed > ok (skipped counts as ok)."""
-    for status in _ORDER:
-        if status in statuses:
-            return status
-    return Status.OK
-
-
-class _Failure(Exception):
-    def __init__(self, status: Status, message: str, retry: bool = True) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.retry = retry
-
-
-def _innermost(error: BaseException) -> BaseException | str:
-    """The exception that started a chain of failed subtasks (or the failed result's text)."""
-    while isinstance(error, NornirSubTaskError):
-        results: MultiResult = error.result
-        failed = [r for r in results if r.failed]
-        inner = next((r.exception for r in failed if r.exception is not None), None)
-        if inner is None:
-            return str(failed[0].result) if failed else "task failed"
-        error = inner
-    return error
-
-
-def _device_error(error: BaseException) -> bool:
-    """True for an exception that says whether it is unreachable and retryable."""
-    return isinstance(getattr(type(error), "unreachable", None), bool)
-
-
-def _describe(error: BaseException | str) -> str:
-    if isinstance(error, str):
-        return error
-    if _device_error(error):
-        return str(error)
-    text = str(error)
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
-class HostRun:
+class HostRun(Attempts):
     """One host's run of the runbook's steps, with its variables and registered results."""
 
-    def __init__(
-        self,
-        task: Task,
-        variables: dict[str, Any],
-        extra_vars: Mapping[str, Any],
-        stop: StopToken,
-    ) -> None:
-        self.host = task.host
-        self.vars = variables
-        self.extra_vars = extra_vars
-        self.stop = stop
-        self.redactor = Redactor([task.host.password])
-        #: a step before this one changed the host (in check mode: would have)
-        self.changed = False
-
-    def one_line(self, text: str) -> str:
-        """``text`` on one line, with the host's password masked."""
-        return " ".join(self.redactor.text(text).split())
+    #: the run's run_once steps (shared by every host of the run), if any
+    once: OnceSlots | None = None
 
     def run_steps(self, task: Task, steps: Sequence[CompiledStep]) -> list[Ran]:
         """Run ``steps`` in order; after a stop, the rest are skipped (or interrupted)."""
@@ -143,156 +55,212 @@ class HostRun:
         return ran
 
     def run_step(self, task: Task, cs: CompiledStep) -> Ran:
-        """Run one step with its ``when``, retries, deadline, asserts and ``register``."""
+        """Run one step; a ``run_once`` step on the first host to reach it, shared by the rest."""
+        if not cs.step.run_once or self.once is None:
+            return self._run(task, cs)
+        slot, leader = self.once.claim(id(cs), self.host.name)
+        if not leader:
+            outcome = StepOutcome(name=self._name(cs), task=cs.step.label, status=Status.OK)
+            value = follow(slot, self.stop, outcome)
+            if cs.step.register is not None and value is not None:
+                self.vars[cs.step.register] = self.extra_vars.get(cs.step.register, value)
+            return self._ran(task, cs.step, outcome, len(task.results))
+        ran: Ran | None = None
+        try:
+            ran = self._run(task, cs)
+        finally:
+            if ran is None:
+                failed = StepOutcome(cs.step.name, cs.step.label, Status.FAILED, failed=True)
+                failed.error = "the step ended abnormally"
+                publish(slot, failed, None)
+            else:
+                register = cs.step.register
+                publish(slot, ran.outcome, self.vars.get(register) if register else None)
+        return ran
+
+    def _run(self, task: Task, cs: CompiledStep) -> Ran:
+        """One step: its vars, ``when``, check mode, loop, retries, rescue, always, register."""
         step = cs.step
-        outcome = StepOutcome(name=step.name, task=step.label, status=Status.OK)
+        outcome = StepOutcome(name=self._name(cs), task=step.label, status=Status.OK)
         start = time.monotonic()
         kept = len(task.results)
+        saved = dict(self.vars)
+        dry_run = task.global_dry_run
+        self.value = None
         try:
+            self._step_vars(cs)
             if cs.when is not None and not self._holds(cs.when, "when"):
                 skipped = not_reached(cs, Status.SKIPPED, f"when false: {cs.when.source}")
-                return Ran(skipped, Status.OK)
-            self._attempts(task, cs, outcome)
-        except _Failure as failure:
+                outcome.status, outcome.error, outcome.steps = (
+                    skipped.status,
+                    skipped.error,
+                    skipped.steps,
+                )
+            elif dry_run and not cs.checkable and step.check_mode is None:
+                outcome.status = Status.SKIPPED
+                outcome.error = NOT_CHECKABLE
+            else:
+                if step.check_mode is not None:
+                    task.global_dry_run = step.check_mode
+                if cs.loop is not None:
+                    self._loop(task, cs, outcome)
+                else:
+                    self._attempts(task, cs, outcome)
+        except StepFailure as failure:
             outcome.status = failure.status
             outcome.failed = True
             outcome.error = self.one_line(failure.message)
         finally:
-            outcome.duration = time.monotonic() - start
+            task.global_dry_run = dry_run
+            self._restore(saved, step)
+        if cs.rescue and outcome.status is Status.FAILED and not self.stop.interrupted:
+            self._rescue(task, cs, outcome, kept)
+        if cs.always and not self.stop.interrupted:
+            self._always(task, cs, outcome)
+        outcome.duration = time.monotonic() - start
         self.changed = self.changed or outcome.changed
+        if step.register is not None and cs.loop is None:
+            value = registered(outcome, self.value)
+            self.vars[step.register] = self.extra_vars.get(step.register, value)
+        if step.no_log:
+            self._hide(task, outcome, kept)
+        return self._ran(task, step, outcome, kept)
+
+    def _ran(self, task: Task, step: Step, outcome: StepOutcome, kept: int) -> Ran:
         if outcome.status is Status.UNREACHABLE:
             return Ran(outcome, Status.UNREACHABLE, stop=True)
+        kind = Status.CHANGED if outcome.changed else Status.OK
         if outcome.status is Status.FAILED:
-            if step.ignore_errors:
-                outcome.error = f"{outcome.error} (ignored)"
-                for result in task.results[kept:]:
-                    _unfail(result)
-                return Ran(outcome, Status.CHANGED if outcome.changed else Status.OK)
-            return Ran(outcome, Status.FAILED, stop=True)
-        return Ran(outcome, outcome.status)
+            if not step.ignore_errors:
+                return Ran(outcome, Status.FAILED, stop=True)
+            outcome.error = f"{outcome.error} (ignored)"
+            for result in task.results[kept:]:
+                unfail(result)
+            return Ran(outcome, kind)
+        return Ran(outcome, kind if outcome.status is Status.RESCUED else outcome.status)
 
-    def _holds(self, expression: Expression, what: str) -> bool:
+    def _name(self, cs: CompiledStep) -> str:
+        if cs.name is None:
+            return cs.step.name
         try:
-            return expression.holds(self.vars)
+            return self.one_line(str(cs.name(self.vars)))
+        except Exception:  # a name that cannot be rendered is shown as written
+            return cs.step.name
+
+    def _step_vars(self, cs: CompiledStep) -> None:
+        if cs.vars is None:
+            return
+        try:
+            values: dict[str, Any] = cs.vars(self.vars)
         except Exception as error:
-            raise _Failure(Status.FAILED, f"{what}: {_describe(error)}", retry=False) from None
+            raise StepFailure(Status.FAILED, f"vars: {describe(error)}", retry=False) from None
+        self.vars.update({k: v for k, v in values.items() if k not in self.extra_vars})
 
-    def _attempts(self, task: Task, cs: CompiledStep, outcome: StepOutcome) -> None:
+    def _restore(self, saved: dict[str, Any], step: Step) -> None:
+        """Step vars and the loop variable end with the step; registered results stay."""
+        for name in (*step.vars, step.loop_var if step.loop is not None else None):
+            if name is None or name == step.register:
+                continue
+            if name in saved:
+                self.vars[name] = saved[name]
+            else:
+                self.vars.pop(name, None)
+
+    def _loop(self, task: Task, cs: CompiledStep, outcome: StepOutcome) -> None:
+        """The step once per item of its loop; it fails when an item failed."""
         step = cs.step
-        delay = step.delay
-        for attempt in range(1, step.retries + 2):
-            outcome.attempts = attempt
-            kept = len(task.results)
+        assert cs.loop is not None
+        try:
+            items = cs.loop(self.vars)
+        except Exception as error:
+            raise StepFailure(Status.FAILED, f"loop: {describe(error)}", retry=False) from None
+        if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Sequence):
+            kind = type(items).__name__
+            raise StepFailure(Status.FAILED, f"loop: {kind} is not a list", retry=False)
+        results: list[dict[str, Any]] = []
+        for i, item in enumerate(items):
+            self.vars[step.loop_var] = item
+            shown = f"[{i}]" if step.no_log else f"[{i}] {self.one_line(str(item))[:60]}"
+            one = StepOutcome(name=f"{outcome.name} {shown}", task=step.label, status=Status.OK)
+            self.value = None
             try:
-                self._attempt(task, cs, outcome)
-                return
-            except _Failure as failure:
-                last = attempt > step.retries or not failure.retry
-                if (
-                    last
-                    or (delay > 0 and self.stop.wait_interrupted(delay))
-                    or self.stop.interrupted
-                ):
-                    raise
-            del task.results[kept:]
-            delay = min(delay * step.backoff, MAX_DELAY)
+                self._attempts(task, cs, one)
+            except StepFailure as failure:
+                one.status, one.failed = failure.status, True
+                one.error = self.one_line(failure.message)
+            outcome.steps.append(one)
+            outcome.changed = outcome.changed or one.changed
+            outcome.attempts = max(outcome.attempts, one.attempts)
+            results.append(registered(one, self.value))
+            if one.status is Status.UNREACHABLE or self.stop.interrupted:
+                break
+        if step.register is not None:
+            self.vars[step.register] = self.extra_vars.get(step.register, results)
+        self.value = [r["result"] for r in results]
+        bad = [s for s in outcome.steps if s.status in (Status.FAILED, Status.UNREACHABLE)]
+        if bad:
+            status = worst([s.status for s in bad])
+            raise StepFailure(status, f"{bad[0].name}: {bad[0].error}", retry=False)
+        if any(s.status is Status.INTERRUPTED for s in outcome.steps):
+            outcome.status = Status.INTERRUPTED
+        else:
+            outcome.status = Status.CHANGED if outcome.changed else Status.OK
 
-    def _attempt(self, task: Task, cs: CompiledStep, outcome: StepOutcome) -> None:
-        step = cs.step
+    def _section(
+        self, task: Task, outcome: StepOutcome, what: str, steps: Sequence[CompiledStep]
+    ) -> StepOutcome:
+        """Run ``rescue`` or ``always`` steps as one nested step of ``outcome``."""
         group: list[Ran] = []
+        node = StepOutcome(name=what, task=what, status=Status.OK, attempts=1)
         begun = time.monotonic()
         try:
-            with step_deadline(step.timeout):
-                args = self._args(cs)
-                if args is None:
-                    outcome.status = Status.INTERRUPTED
-                    outcome.error = "interrupted while its arguments were rendered"
-                    return
-                if cs.fn is None:
-                    done = task.run(task=_run_group, name=step.name, run=self, group=(cs, group))
-                else:
-                    done = task.run(task=cs.fn, name=step.name, **args)
+            task.run(task=run_group, name=f"{outcome.name}: {what}", run=self, group=(steps, group))
         except NornirSubTaskError as error:
             self.close_connections()
-            if cs.fn is not None:
-                # a change made by a failed attempt stays made, whatever the retries do
-                outcome.changed = outcome.changed or error.result.changed
-                # a device that went down and did not come back: its downtime so far
-                outcome.down = _downtime(_innermost(error)) or outcome.down
-            if step.timeout is not None and time.monotonic() - begun >= step.timeout:
-                raise _Failure(Status.FAILED, str(DeadlineExceeded(step.timeout))) from None
-            raise self._failure(error, group) from None
-        finally:
-            if cs.fn is None:
-                self._group_outcome(outcome, group)
-        outcome.changed = outcome.changed or done.changed
-        if any(r.outcome.status is Status.INTERRUPTED for r in group):
-            outcome.status = Status.INTERRUPTED
+            failure = self._failure(error, group)
+            node.status, node.failed, node.error = failure.status, True, failure.message
+        node.steps = [r.outcome for r in group]
+        node.changed = any(s.changed for s in node.steps)
+        if not node.failed:
+            statuses = [s.status for s in node.steps]
+            node.status = Status.CHANGED if node.changed else Status.OK
+            if Status.INTERRUPTED in statuses:
+                node.status = Status.INTERRUPTED
+        node.duration = time.monotonic() - begun
+        outcome.steps.append(node)
+        outcome.changed = outcome.changed or node.changed
+        return node
+
+    def _rescue(self, task: Task, cs: CompiledStep, outcome: StepOutcome, kept: int) -> None:
+        """A failed step's rescue: when it succeeds the step is rescued, the host goes on."""
+        node = self._section(task, outcome, "rescue", cs.rescue)
+        if node.failed:
+            outcome.status = node.status
+            outcome.error = self.one_line(f"{outcome.error}; rescue: {node.error}")
             return
-        if step.timeout is not None and time.monotonic() - begun > step.timeout:
-            raise _Failure(Status.FAILED, str(DeadlineExceeded(step.timeout)))
-        value = done[0].result if cs.fn is not None else None
-        outcome.result = self.redactor.data(value)
-        outcome.down = _downtime(done[0]) if cs.fn is not None else None
-        outcome.status = Status.CHANGED if outcome.changed else Status.OK
-        if step.register is not None:
-            self.vars[step.register] = self.extra_vars.get(step.register, value)
-        for check in cs.asserts:
-            if not self._holds(check, f"assert {check.source}"):
-                if (self.changed or outcome.changed) and task.is_dry_run():
-                    # the device was not changed, so a check of the change cannot hold
-                    outcome.status = Status.SKIPPED
-                    outcome.error = (
-                        f"check mode: not asserted after a change that was not made: {check.source}"
-                    )
-                    return
-                shown = check.explain(self.vars, self.redactor.text)
-                detail = f" ({shown})" if shown else ""
-                raise _Failure(Status.FAILED, f"assertion failed: {check.source}{detail}")
+        if node.status is Status.INTERRUPTED:
+            return
+        outcome.status, outcome.failed = Status.RESCUED, False
+        for result in task.results[kept:]:
+            unfail(result)
 
-    def _args(self, cs: CompiledStep) -> dict[str, Any] | None:
-        """The step's arguments rendered inside its deadline; None when interrupted meanwhile."""
-        if cs.render_args is None:
-            return dict(cs.args)
-        try:
-            args: dict[str, Any] = render_within(
-                cs.render_args,
-                self.vars,
-                seconds=remaining(),
-                stop=self.stop.interrupt_event,
-            )
-        except RenderInterrupted:
-            return None
-        except RenderDeadline:
-            timeout = cs.step.timeout if cs.step.timeout is not None else 0.0
-            message = f"args: {DeadlineExceeded(timeout)} while its arguments were rendered"
-            raise _Failure(Status.FAILED, message, retry=False) from None
-        except Exception as error:
-            raise _Failure(Status.FAILED, f"args: {_describe(error)}", retry=False) from None
-        return args
+    def _always(self, task: Task, cs: CompiledStep, outcome: StepOutcome) -> None:
+        """The steps that run whatever happened; their failure fails a step that had not."""
+        node = self._section(task, outcome, "always", cs.always)
+        if node.failed and outcome.status not in (Status.FAILED, Status.UNREACHABLE):
+            outcome.status, outcome.failed = node.status, True
+            outcome.error = self.one_line(f"always: {node.error}")
 
-    def _group_outcome(self, outcome: StepOutcome, group: list[Ran]) -> None:
-        outcome.steps = [r.outcome for r in group]
-        outcome.changed = outcome.changed or any(r.outcome.changed for r in group)
-
-    def _failure(self, error: NornirSubTaskError, group: list[Ran]) -> _Failure:
-        if group:
-            stopped = next((r for r in group if r.stop), group[-1])
-            status = Status.UNREACHABLE if stopped.counts is Status.UNREACHABLE else Status.FAILED
-            return _Failure(status, f"{stopped.outcome.name}: {stopped.outcome.error}")
-        cause = _innermost(error)
-        message = _describe(cause)
-        if isinstance(cause, str) or not _device_error(cause):
-            return _Failure(Status.FAILED, message)
-        if getattr(cause, "unreachable", False):
-            return _Failure(Status.UNREACHABLE, message)
-        return _Failure(Status.FAILED, message, retry=getattr(cause, "retryable", True) is True)
-
-    def close_connections(self) -> None:
-        """Close the host's device sessions (a retry or the next host reconnects)."""
-        # a broken connection may fail to close; the retry reconnects anyway
-        with contextlib.suppress(Exception):
-            self.host.close_connections()
+    def _hide(self, task: Task, outcome: StepOutcome, kept: int) -> None:
+        """A ``no_log`` step's result and details, masked in the outcome and nornir's results."""
+        outcome.result = MASK if outcome.result is not None else None
+        if outcome.error is not None:
+            outcome.error = HIDDEN
+        for each in outcome.steps:
+            each.result = MASK if each.result is not None else None
+            each.error = HIDDEN if each.error is not None else None
+        for result in task.results[kept:]:
+            _mask_result(result)
 
 
 def not_reached(cs: CompiledStep, status: Status, reason: str) -> StepOutcome:
@@ -301,31 +269,10 @@ def not_reached(cs: CompiledStep, status: Status, reason: str) -> StepOutcome:
     return StepOutcome(cs.step.name, cs.step.label, status, error=reason, steps=children)
 
 
-def _unfail(result: Result | MultiResult) -> None:
-    """An ignored failure does not fail the host in nornir's results either."""
-    if isinstance(result, MultiResult):
+def _mask_result(result: Any) -> None:
+    if isinstance(result, list):
         for each in result:
-            _unfail(each)
-    else:
-        result.failed = False
-
-
-def _run_group(task: Task, run: HostRun, group: tuple[CompiledStep, list[Ran]]) -> Result:
-    """nornir task of a step with nested steps: runs the children as its own subtasks."""
-    cs, ran = group
-    ran.clear()
-    ran.extend(run.run_steps(task, cs.children))
-    stopped = any(r.stop for r in ran)
-    changed = any(r.outcome.changed for r in ran)
-    summary = ", ".join(f"{r.outcome.name}: {r.outcome.status}" for r in ran)
-    return Result(host=task.host, result=summary, changed=changed, failed=stopped)
-
-
-def _downtime(source: object) -> Downtime | None:
-    """The device's downtime a task's result or error names (``downtime``: start, end), if any."""
-    found = getattr(source, "downtime", None)
-    if isinstance(found, tuple) and len(found) == 2:
-        start, end = found
-        if isinstance(start, datetime) and isinstance(end, datetime):
-            return Downtime(start, end)
-    return None
+            _mask_result(each)
+    elif isinstance(result, Result):
+        result.result = MASK
+        result.exception = None

@@ -19,14 +19,16 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError, validators
 
 from acmerun.errors import RunbookInvalid
-from acmerun.runbook.checks import semantic_problems
+from acmerun.runbook.checks import runbook_names, semantic_problems
+from acmerun.runbook.includes import Check, expand, locator, steps_file_errors
 from acmerun.runbook.model import Runbook
 from acmerun.runbook.source import Path, Problem, Source, format_path, parse
 from acmerun.runbook.tasks import RESERVED_ARGS, closest
 
 SCHEMA_URL = "https://raw.githubusercontent.com/acmerun/acmerun/main/acmerun/runbook/schema.json"
 RUNBOOK_SUFFIXES = (".yml", ".yaml")
-_TASK_OR_STEPS = [{"required": ["task"]}, {"required": ["steps"]}]
+_TASK_OR_STEPS = [{"required": ["task"]}, {"required": ["steps"]}, {"required": ["include"]}]
+_KINDS = ("task", "steps", "include")
 
 
 @functools.lru_cache(maxsize=1)
@@ -140,10 +142,14 @@ def _explain(source: Source, error: ValidationError) -> Iterator[_Found]:
             yield path, "unknown", close, problem
         return
     if error.validator == "oneOf" and error.validator_value == _TASK_OR_STEPS:
-        if isinstance(instance, dict) and "task" in instance and "steps" in instance:
-            message = "a step has either 'task' or 'steps', not both"
+        given = [k for k in _KINDS if isinstance(instance, dict) and k in instance]
+        if len(given) > 1:
+            message = f"a step has one of 'task', 'steps' or 'include', not {' and '.join(given)}"
         else:
-            message = "a step needs 'task' (a task to run) or 'steps' (nested steps)"
+            message = (
+                "a step needs 'task' (a task to run), 'steps' (nested steps) "
+                "or 'include' (a file of steps)"
+            )
         yield path, "oneOf", None, Problem(*source.value_at(path), where, message)
         return
     if error.validator in ("anyOf", "oneOf"):
@@ -193,7 +199,9 @@ def _required(source: Source, path: Path, key: str) -> str | None:
     return f"task '{step.get('task')}' needs the argument '{needed[0]}'"
 
 
-def _problems(source: Source, extra_names: Iterable[str]) -> list[Problem]:
+def _problems(
+    source: Source, extra_names: Iterable[str], inherited: Iterable[str] | None = ()
+) -> list[Problem]:
     if not isinstance(source.data, dict):
         kind = "a list" if isinstance(source.data, list) else _short(source.data)
         message = f"a runbook is a mapping of keys (name, steps, ...), not {kind}"
@@ -207,16 +215,14 @@ def _problems(source: Source, extra_names: Iterable[str]) -> list[Problem]:
         if kind == "required" and (path, key) in suggested:
             continue
         problems.append(problem)
-    problems.extend(semantic_problems(source, extra_names))
+    problems.extend(semantic_problems(source, extra_names, inherited))
     return problems
 
 
-def _locator(source: Source, path: str) -> Any:
-    def locate(where: Path) -> str:
-        line, col = source.value_at(where)
-        return f"{path}:{line}:{col}"
-
-    return locate
+def _checker(extra_names: Iterable[str], inherited: Iterable[str] | None) -> Check:
+    """The checks of an included file of steps: it sees what the runbook defines."""
+    names, outer = list(extra_names), None if inherited is None else list(inherited)
+    return lambda included: _problems(included, names, outer)
 
 
 def load_runbook_text(text: str | bytes, path: str, extra_names: Iterable[str] = ()) -> Runbook:
@@ -225,11 +231,16 @@ def load_runbook_text(text: str | bytes, path: str, extra_names: Iterable[str] =
     ``extra_names`` are the variables the command line sets (``-e``): templates may read them.
     """
     source, problems = parse(text)
-    if source is not None:
-        problems = problems + _problems(source, extra_names)
-    if problems or source is None:
+    if source is None:
         raise RunbookInvalid([p.render(path) for p in sorted(set(problems))])
-    return Runbook.create(source.data, path, _locator(source, path))
+    # what included files register is known to the runbook and to each other
+    names = runbook_names(expand(source, path, lambda _included: []).data)
+    problems = problems + _problems(source, extra_names, names - runbook_names(source.data))
+    errors = [p.render(path) for p in sorted(set(problems))]
+    expanded = expand(source, path, _checker(extra_names, names))
+    if errors or expanded.errors:
+        raise RunbookInvalid(errors + expanded.errors)
+    return Runbook.create(expanded.data, path, locator(source, path, expanded.found))
 
 
 def _read(path: str) -> bytes:
@@ -255,17 +266,40 @@ def _runbook_files(path: str) -> list[str]:
     return found
 
 
+def _included_files(runbook: Runbook) -> set[str]:
+    """The files of steps ``runbook`` includes (their real paths)."""
+    found: set[str] = set()
+    for step in runbook.all_steps():
+        if step.include is not None and step.steps:
+            found.add(os.path.realpath(step.steps[0].location.rsplit(":", 2)[0]))
+    return found
+
+
 def validate_paths(
     paths: Sequence[str], extra_names: Iterable[str] = ()
 ) -> tuple[list[str], list[str]]:
-    """(runbook files checked, every error line) for files and folders (*.yml, *.yaml)."""
+    """(runbook files checked, every error line) for files and folders (*.yml, *.yaml).
+
+    A file that a valid runbook among them includes is checked as a file of steps
+    (what ``include`` reads), not as a runbook.
+    """
     checked: list[str] = []
     errors: list[str] = []
+    refused: dict[str, list[str]] = {}
+    included: set[str] = set()
     for path in paths:
         for file in _runbook_files(path):
             checked.append(file)
             try:
-                load_runbook(file, extra_names)
+                runbook = load_runbook(file, extra_names)
             except RunbookInvalid as invalid:
-                errors.extend(invalid.errors)
+                refused[file] = invalid.errors
+            else:
+                included.update(_included_files(runbook))
+    for file, found in refused.items():
+        # a file of steps that a runbook of the folder includes is no runbook of its own
+        steps = None
+        if os.path.realpath(file) in included:
+            steps = steps_file_errors(_read(file), file, _checker(extra_names, None))
+        errors.extend(found if steps is None else steps)
     return checked, errors

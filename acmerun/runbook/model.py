@@ -77,6 +77,11 @@ class Strategy:
         )
 
 
+def _default_name(data: Mapping[str, Any]) -> str:
+    include = data.get("include")
+    return f"include {include}" if isinstance(include, str) else "steps"
+
+
 @dataclass(frozen=True)
 class Step:
     """One step: a task to run (or nested steps) and the rules around it."""
@@ -95,45 +100,78 @@ class Step:
     ignore_errors: bool = False
     tags: tuple[str, ...] = ()
     location: str = ""
+    #: steps run when a nested step failed, and steps run whatever happened
+    rescue: tuple[Step, ...] = ()
+    always: tuple[Step, ...] = ()
+    until: str | None = None
+    loop: Any = None
+    loop_var: str = "item"
+    changed_when: str | bool | None = None
+    failed_when: str | bool | None = None
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    run_once: bool = False
+    no_log: bool = False
+    #: the file of steps this step includes (its ``steps`` are that file's)
+    include: str | None = None
+    #: None: the task's own check-mode support decides; True/False forces dry-run or a real run
+    check_mode: bool | None = None
 
     @property
     def label(self) -> str:
-        """What the step runs, for listings: its task, or ``steps`` for a group."""
-        return self.task if self.task is not None else "steps"
+        """What the step runs, for listings: its task, ``include FILE`` or ``steps``."""
+        if self.task is not None:
+            return self.task
+        return f"include {self.include}" if self.include is not None else "steps"
 
     @classmethod
     def create(cls, data: Mapping[str, Any], path: tuple[str | int, ...], locate: Locate) -> Step:
         """A step of a validated runbook; ``path`` is its place in the document."""
         task = data.get("task")
-        children = tuple(
-            cls.create(child, (*path, "steps", i), locate)
-            for i, child in enumerate(data.get("steps", ()))
-        )
+
+        def nested(key: str) -> tuple[Step, ...]:
+            return tuple(
+                cls.create(child, (*path, key, i), locate)
+                for i, child in enumerate(data.get(key, ()))
+            )
+
+        children = nested("steps")
         asserts = data.get("assert", ())
         if isinstance(asserts, str):
             asserts = (asserts,)
         timeout = data.get("timeout")
         return cls(
-            name=data.get("name") or task or "steps",
+            name=data.get("name") or task or _default_name(data),
             task=task,
             args=dict(data.get("args", {})),
             when=data.get("when"),
             register=data.get("register"),
             asserts=tuple(asserts),
             steps=children,
-            retries=data.get("retries", 0),
+            retries=data.get("retries", 3 if "until" in data else 0),
             delay=float(data.get("delay", 0)),
             backoff=float(data.get("backoff", 1)),
             timeout=None if timeout is None else float(timeout),
             ignore_errors=data.get("ignore_errors", False),
             tags=tuple(data.get("tags", ())),
             location=locate(path),
+            rescue=nested("rescue"),
+            always=nested("always"),
+            until=data.get("until"),
+            loop=data.get("loop"),
+            loop_var=data.get("loop_var", "item"),
+            changed_when=data.get("changed_when"),
+            failed_when=data.get("failed_when"),
+            vars=dict(data.get("vars", {})),
+            run_once=data.get("run_once", False),
+            no_log=data.get("no_log", False),
+            include=data.get("include"),
+            check_mode=data.get("check_mode"),
         )
 
     def walk(self) -> Sequence[Step]:
-        """This step and every step nested in it, depth first."""
+        """This step and every step nested in it (rescue and always too), depth first."""
         found: list[Step] = [self]
-        for child in self.steps:
+        for child in (*self.steps, *self.rescue, *self.always):
             found.extend(child.walk())
         return found
 

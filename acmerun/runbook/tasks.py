@@ -34,6 +34,24 @@ RESERVED_ARGS = ("name", "severity_level", "task")
 TaskFunction = Callable[..., Any]
 
 
+#: the attribute a task function carries when it supports check mode (``supports_check``)
+CHECK_ATTRIBUTE = "acmerun_supports_check"
+#: tasks of the engine itself, written without a prefix
+ENGINE_TASKS = ("wait", "log")
+ENGINE_MODULE = "acmerun.runbook.builtins"
+
+
+def supports_check(fn: TaskFunction) -> TaskFunction:
+    """Decorator: this task honours ``task.is_dry_run()``, so ``--check`` may run it."""
+    setattr(fn, CHECK_ATTRIBUTE, True)
+    return fn
+
+
+def checks_safely(name: str, fn: TaskFunction) -> bool:
+    """True when ``--check`` may run the task: a built-in, or one declared ``supports_check``."""
+    return is_builtin(name) or getattr(fn, CHECK_ATTRIBUTE, False) is True
+
+
 class TaskNotFound(Exception):
     """A task name that names no task; the message says why (with a did-you-mean)."""
 
@@ -51,7 +69,9 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 
 def is_builtin(name: str) -> bool:
-    """True for ``acmeos.get_version`` and the other built-in task names."""
+    """True for ``acmeos.get_version``, the other built-in task names, ``wait`` and ``log``."""
+    if name in ENGINE_TASKS:
+        return True
     prefix, _, short = name.partition(".")
     return prefix == "acmeos" and short in BUILTIN_TASKS
 
@@ -63,7 +83,7 @@ def library_tasks() -> dict[str, Any]:
 
 
 def _known_names() -> list[str]:
-    return [f"acmeos.{n}" for n in BUILTIN_TASKS] + sorted(library_tasks())
+    return [f"acmeos.{n}" for n in BUILTIN_TASKS] + list(ENGINE_TASKS) + sorted(library_tasks())
 
 
 _BUILTIN_HINT = f" (built-in tasks: {', '.join('acmeos.' + n for n in BUILTIN_TASKS)})"
@@ -86,7 +106,9 @@ def check_name(name: str) -> None:
 def resolve(name: str) -> TaskFunction:
     """The task function ``name`` stands for; raises ``TaskNotFound``."""
     check_name(name)
-    if is_builtin(name):
+    if name in ENGINE_TASKS:
+        module_name, attr = ENGINE_MODULE, name
+    elif is_builtin(name):
         module_name, attr = BUILTIN_MODULE, name.partition(".")[2]
     elif ":" in name:
         module_name, _, attr = name.partition(":")

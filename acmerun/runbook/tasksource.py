@@ -121,8 +121,17 @@ def signature(task: str) -> inspect.Signature | None:
         hint = did_you_mean(attr, public)
         raise TaskNotFound(f"module '{module}' has no task '{attr}'{hint}")
     if isinstance(found, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return None if found.decorator_list else _parameters(found)  # a decorator may change it
+        # a decorator may change the signature; ``supports_check`` does not
+        changed = [d for d in found.decorator_list if not declares_check(d)]
+        return None if changed else _parameters(found)
     value = getattr(found, "value", None)
     if isinstance(value, _LITERALS):
         raise TaskNotFound(f"'{task}' is not a function")
     return None
+
+
+def declares_check(decorator: ast.expr) -> bool:
+    """True for ``@supports_check`` or ``@anything.supports_check`` (check mode declared)."""
+    if isinstance(decorator, ast.Name):
+        return decorator.id == "supports_check"
+    return isinstance(decorator, ast.Attribute) and decorator.attr == "supports_check"

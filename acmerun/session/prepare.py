@@ -111,7 +111,7 @@ def prepare(
         report_dir = resolve("report_dir", settings_inputs(runbook, options)).value
         return PreparedRun(
             options=options,
-            runbook=runbook,
+            runbook=compiled.runbook,
             compiled=compiled,
             nornir=nr,
             selected=selected,

@@ -125,17 +125,22 @@ def test_the_schema_describes_the_real_built_in_task_arguments() -> None:
     import inspect
 
     from acmerun.plugins.tasks import acmeos
-    from acmerun.runbook import schema
-    from acmerun.runbook.tasks import BUILTIN_TASKS
+    from acmerun.runbook import builtins, schema
+    from acmerun.runbook.tasks import BUILTIN_TASKS, ENGINE_TASKS
 
     rules = {
         r["if"]["properties"]["task"]["const"]: r["then"]["properties"]["args"]
         for r in schema()["$defs"]["step"]["allOf"]
     }
-    assert sorted(rules) == sorted(f"acmeos.{n}" for n in BUILTIN_TASKS)
-    for name in BUILTIN_TASKS:
-        params = list(inspect.signature(getattr(acmeos, name)).parameters.values())[1:]
-        args = rules[f"acmeos.{name}"]
+    tasks = {f"acmeos.{n}": getattr(acmeos, n) for n in BUILTIN_TASKS}
+    tasks.update((n, getattr(builtins, n)) for n in ENGINE_TASKS)
+    assert sorted(rules) == sorted(tasks)
+    for name, fn in tasks.items():
+        # the stop token and no_log are the engine's to pass, never runbook arguments
+        engine = ("stop", "no_log")
+        params = [p for p in list(inspect.signature(fn).parameters.values())[1:]]
+        params = [p for p in params if p.name not in engine]
+        args = rules[name]
         assert sorted(args["properties"]) == sorted(p.name for p in params)
         assert sorted(args.get("required", [])) == sorted(
             p.name for p in params if p.default is inspect.Parameter.empty

@@ -9,6 +9,7 @@ from typing import Any
 from nornir.core.task import Result, Task
 
 from acmerun.acmeos.errors import AuthenticationError, ConnectionFailure, InvalidVersion
+from acmerun.runbook.tasks import supports_check
 
 #: calls per (host, task) in the current test: tests reset it
 CALLS: dict[tuple[str, str], int] = {}
@@ -22,12 +23,14 @@ def _count(task: Task, what: str) -> int:
         return CALLS[key]
 
 
+@supports_check
 def echo(task: Task, value: Any = None, changed: bool = False) -> Result:
     """Returns ``value`` as the result."""
     _count(task, "echo")
     return Result(host=task.host, result=value, changed=changed and not task.is_dry_run())
 
 
+@supports_check
 def change(task: Task, what: str) -> Result:
     """Reports a change (a would-be change in dry-run)."""
     _count(task, "change")

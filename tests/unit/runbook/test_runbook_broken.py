@@ -89,9 +89,9 @@ BROKEN: dict[str, list[str]] = {
         "5:4: YAML syntax error: expected <block end>, but found '<block mapping start>' (while parsing a block collection at line 3, column 3)",
     ],
     "task-or-steps.yml": [
-        "3:5: steps[0]: a step needs 'task' (a task to run) or 'steps' (nested steps)",
-        "5:5: steps[1]: a step has either 'task' or 'steps', not both",
-        "10:5: steps[2]: 'register' needs a 'task': a step with nested 'steps' has no register",
+        "3:5: steps[0]: a step needs 'task' (a task to run), 'steps' (nested steps) "
+        "or 'include' (a file of steps)",
+        "5:5: steps[1]: a step has one of 'task', 'steps' or 'include', not task and steps",
         "11:5: steps[2]: 'args' needs a 'task': a step with nested 'steps' has no args",
         "12:12: steps[2].steps: [] should be non-empty",
     ],

@@ -96,7 +96,8 @@ def test_variable_precedence_vars_host_data_registered_extra(run: Run) -> None:
         f"  - {{task: '{T}:echo', args: {{value: host}}, register: b}}\n"
         f"  - {{task: '{T}:echo', args: {{value: host}}, register: c}}\n"
         f"  - task: '{T}:echo'\n"
-        "    args: {value: '{{ [site, a, b, c, inventory_hostname, check_mode] | join(\" \") }}'}\n"
+        "    args: {value: '{{ [site, a, b.result, c, inventory_hostname,"
+        ' check_mode] | join(" ") }}\'}\n'
     )
     outcomes, _ = run(text, extra_vars={"c": "extra"})
     assert outcomes["h1"].steps[2].result == "earth vars host extra h1 False"
@@ -140,16 +141,17 @@ def test_failing_assert_shows_the_expression_and_values(run: Run) -> None:
 
 
 def test_undefined_variables_fail_the_step_with_the_name(run: Run) -> None:
-    # defined when validated (a register), undefined at run time (its step was skipped)
+    # defined when validated (a register), no result at run time (its step was skipped)
     outcomes, _ = run(
         steps(
             f"  - {{name: s, task: '{T}:echo', args: {{value: 1}}, when: false, register: nope}}",
-            f"  - {{name: a, task: '{T}:echo', args: {{value: '{{{{ nope }}}}'}}, retries: 3}}",
+            f"  - {{name: a, task: '{T}:echo', args: {{value: '{{{{ nope.result.x }}}}'}},"
+            " retries: 3}",
         )
     )
     (_, step) = outcomes["h1"].steps
     assert (step.status, step.attempts) == (Status.FAILED, 1)
-    assert step.error == "args: UndefinedError: 'nope' is undefined"
+    assert step.error == "args: UndefinedError: 'None' has no attribute 'x'"
 
 
 def test_retries_with_delay_and_backoff(run: Run) -> None:
@@ -279,8 +281,8 @@ def test_nested_steps_nest_in_outcomes_and_in_nornir_results(run: Run) -> None:
         "      - name: inner group",
         "        steps:",
         f"          - {{name: deepest, task: '{T}:nested', args: {{value: 1}}, register: d}}",
-        "    assert: d == 1",
-        f"  - {{name: last, task: '{T}:echo', args: {{value: '{{{{ d }}}}'}}}}",
+        "    assert: d.result == 1",
+        f"  - {{name: last, task: '{T}:echo', args: {{value: '{{{{ d.result }}}}'}}}}",
     )
     outcomes, results = run(text)
     host = outcomes["h1"]
@@ -461,7 +463,8 @@ def test_hosts_render_templates_without_compiling_any_code() -> None:
     global _compiled
     text = steps(
         f"  - {{task: '{T}:echo', args: {{value: 'v{{{{ n }}}}'}}, register: r, when: n > 1}}",
-        f"  - {{task: '{T}:echo', args: {{value: '{{{{ r }}}}'}}, assert: [r == 'v5']}}",
+        f"  - {{task: '{T}:echo', args: {{value: '{{{{ r.result }}}}'}},"
+        " assert: [r.result == 'v5']}",
     )
     compiled = compile_text(text)
     nr = make_nornir(tuple(f"h{i}" for i in range(20)))
