@@ -30,7 +30,9 @@ SHIPPED = sorted(
         REPO / "tests/data/upgrade.yml",
     ]
 )
-SHIPPED_DATA = [yaml.safe_load(p.read_text()) for p in SHIPPED]
+#: the shipped runbooks that stand alone (an ``include`` is read relative to the runbook's
+#: file, and the fuzz tests load their text under another name)
+SHIPPED_DATA = [yaml.safe_load(p.read_text()) for p in SHIPPED if "include:" not in p.read_text()]
 
 #: values of the wrong type, broken templates, and templates that reach for Python internals
 BAD_VALUES = [
