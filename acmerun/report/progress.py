@@ -216,6 +216,8 @@ class HostLines:
                 detail = leaf.step.error or ""
                 if leaf.step.status in (Status.SKIPPED, Status.INTERRUPTED):
                     detail = skip_reason(leaf.step, host)
+                elif leaf.step.task == "log" and isinstance(leaf.step.result, str):
+                    detail = detail or leaf.step.result  # a log step's message, at -v
                 found.extend(
                     self._line(leaf.kind, name, leaf.path, detail, duration=leaf.step.duration)
                 )

@@ -194,3 +194,14 @@ def test_host_lines_say_failures_and_with_v_every_step_masked() -> None:
     ]
     assert _host_lines(host, 2)[1] == '    result: {"pw": "********"}'
     assert _host_lines(HostOutcome("ok.earth", Status.OK, host.steps[:1]), 0) == []
+
+
+def test_a_log_steps_message_is_shown_at_v_masked() -> None:
+    message = "edge00.earth: rolled back to 5.3.9 (enable hunter2)"
+    host = HostOutcome(
+        "edge00.earth", Status.OK, [StepOutcome("outcome", "log", Status.OK, result=message)]
+    )
+    assert _host_lines(host, 0) == []
+    assert _host_lines(host, 1) == [
+        "ok: edge00.earth | outcome (0.0s) | edge00.earth: rolled back to 5.3.9 (enable ********)"
+    ]
