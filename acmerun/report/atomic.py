@@ -12,8 +12,13 @@ import contextlib
 import errno
 import os
 import tempfile
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from acmerun.outcome import RunOutcome
 
 #: permissions of every report written, new or replacing one (never the old file's)
 NEW_FILE_MODE = 0o640
@@ -113,3 +118,45 @@ def _fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+class FileReport:
+    """A report written to ``path``, or to a new timestamped file in ``directory``.
+
+    ``exit_code`` is the code the run exits with (the caller decides it);
+    ``secrets`` are masked wherever they would appear. After ``write``, ``written``
+    is the path of the file. A subclass gives its ``suffix`` and its ``text``.
+    """
+
+    suffix = ""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        directory: str | os.PathLike[str] | None = None,
+        exit_code: int,
+        secrets: Iterable[str | None] = (),
+    ) -> None:
+        if (path is None) == (directory is None):
+            raise ValueError(f"{type(self).__name__} needs exactly one of path or directory")
+        self.path = Path(path) if path is not None else None
+        self.directory = Path(directory) if directory is not None else None
+        self.exit_code = int(exit_code)
+        self.secrets = tuple(s for s in secrets if s)
+        self.written: Path | None = None
+
+    def text(self, outcome: RunOutcome) -> str:
+        """The report's whole text."""
+        raise NotImplementedError
+
+    def write(self, outcome: RunOutcome) -> None:
+        """Write the report; the previous file at ``path`` is replaced only by a complete one."""
+        text = self.text(outcome)
+        if self.path is not None:
+            self.written = write_atomic(self.path, text)
+        else:
+            assert self.directory is not None
+            self.directory.mkdir(parents=True, exist_ok=True)
+            stem = timestamped_stem(outcome.runbook, outcome.started)
+            self.written = write_atomic_new(self.directory, stem, self.suffix, text)

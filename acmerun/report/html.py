@@ -10,13 +10,11 @@ file is written atomically with mode 0640, like the other reports.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
-from pathlib import Path
 
 from acmerun import __version__
 from acmerun.outcome import RunOutcome
-from acmerun.report.atomic import timestamped_stem, write_atomic, write_atomic_new
+from acmerun.report.atomic import FileReport
 from acmerun.report.html_tables import Text, failures, hosts, summary
 from acmerun.report.html_timeline import svg
 from acmerun.secrets import Redactor
@@ -76,39 +74,18 @@ _LEGEND = "".join(
 )
 
 
-class HtmlReport:
+class HtmlReport(FileReport):
     """Writes the HTML report of a run to ``path``, or to a new timestamped file in ``directory``.
 
     ``exit_code`` is the code the run exits with; ``secrets`` are masked wherever
     they would appear. After ``write``, ``written`` is the path of the file.
     """
 
-    def __init__(
-        self,
-        path: str | os.PathLike[str] | None = None,
-        *,
-        directory: str | os.PathLike[str] | None = None,
-        exit_code: int,
-        secrets: Iterable[str | None] = (),
-    ) -> None:
-        if (path is None) == (directory is None):
-            raise ValueError("HtmlReport needs exactly one of path or directory")
-        self.path = Path(path) if path is not None else None
-        self.directory = Path(directory) if directory is not None else None
-        self.exit_code = int(exit_code)
-        self.secrets = tuple(s for s in secrets if s)
-        self.written: Path | None = None
+    suffix = ".html"
 
-    def write(self, outcome: RunOutcome) -> None:
-        """Write the page; the previous file at ``path`` is replaced only by a complete one."""
-        text = render(outcome, exit_code=self.exit_code, secrets=self.secrets)
-        if self.path is not None:
-            self.written = write_atomic(self.path, text)
-        else:
-            assert self.directory is not None
-            self.directory.mkdir(parents=True, exist_ok=True)
-            stem = timestamped_stem(outcome.runbook, outcome.started)
-            self.written = write_atomic_new(self.directory, stem, ".html", text)
+    def text(self, outcome: RunOutcome) -> str:
+        """The report's whole text."""
+        return render(outcome, exit_code=self.exit_code, secrets=self.secrets)
 
 
 def render(

@@ -12,19 +12,17 @@ keys of step results (what tasks and devices return) are masked like values.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from acmerun import __version__
 from acmerun.outcome import HostOutcome, RunOutcome, rescued
-from acmerun.report.atomic import as_utc, timestamped_stem, write_atomic, write_atomic_new
+from acmerun.report.atomic import FileReport, as_utc
 from acmerun.secrets import Redactor
 
 
-class JsonReport:
+class JsonReport(FileReport):
     """Writes the JSON report of a run to ``path``, or to a new timestamped file in ``directory``.
 
     ``exit_code`` is the code the run exits with (the caller decides it);
@@ -32,32 +30,11 @@ class JsonReport:
     After ``write``, ``written`` is the path of the file.
     """
 
-    def __init__(
-        self,
-        path: str | os.PathLike[str] | None = None,
-        *,
-        directory: str | os.PathLike[str] | None = None,
-        exit_code: int,
-        secrets: Iterable[str | None] = (),
-    ) -> None:
-        if (path is None) == (directory is None):
-            raise ValueError("JsonReport needs exactly one of path or directory")
-        self.path = Path(path) if path is not None else None
-        self.directory = Path(directory) if directory is not None else None
-        self.exit_code = int(exit_code)
-        self.secrets = tuple(s for s in secrets if s)
-        self.written: Path | None = None
+    suffix = ".json"
 
-    def write(self, outcome: RunOutcome) -> None:
-        """Write the report; the previous file at ``path`` is replaced only by a complete one."""
-        text = report_text(outcome, exit_code=self.exit_code, secrets=self.secrets)
-        if self.path is not None:
-            self.written = write_atomic(self.path, text)
-        else:
-            assert self.directory is not None
-            self.directory.mkdir(parents=True, exist_ok=True)
-            stem = timestamped_stem(outcome.runbook, outcome.started)
-            self.written = write_atomic_new(self.directory, stem, ".json", text)
+    def text(self, outcome: RunOutcome) -> str:
+        """The report's whole text."""
+        return report_text(outcome, exit_code=self.exit_code, secrets=self.secrets)
 
 
 def report_data(
