@@ -47,10 +47,14 @@ def show(report: Path, html_file: Path) -> int:
     except json.JSONDecodeError as exc:
         where = f"{report}:{exc.lineno}:{exc.colno}"
         raise BadOptions(f"{where}: not an acmerun JSON report: {exc.msg}") from None
+    except RecursionError:
+        raise BadOptions(f"{report}: not an acmerun JSON report: nested too deep") from None
     try:
         outcome, code = outcome_from_report(data)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+        if isinstance(exc, RecursionError):
+            detail = "steps nested too deep"
         raise BadOptions(f"{report}: not an acmerun JSON report: {detail}") from None
     secrets = click.get_current_context().find_object(Secrets) or Secrets.from_environment()
     version = data.get("acmerun_version")

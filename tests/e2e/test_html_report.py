@@ -243,8 +243,12 @@ def test_markup_and_passwords_in_a_report_render_as_masked_text(
         (lambda p: p, "{html}: no such file; name a JSON report of acmerun"),
         (lambda p: p.write_text('{"runbook": ') and p, "{html}:1:13: not an acmerun JSON report"),
         (lambda p: p.write_text("[]") and p, "{html}: not an acmerun JSON report"),
+        (
+            lambda p: p.write_text("[" * 100000 + "]" * 100000) and p,
+            "{html}: not an acmerun JSON report: nested too deep",
+        ),
     ],
-    ids=["missing", "not-json", "not-a-report"],
+    ids=["missing", "not-json", "not-a-report", "nested-too-deep"],
 )
 def test_show_refuses_what_is_not_a_report(
     make: Callable[[Path], Path], expected: str, tmp_path: Path
