@@ -87,9 +87,11 @@ class HostRun(Attempts):
         saved = dict(self.vars)
         dry_run = task.global_dry_run
         self.value = None
+        when_false = False
         try:
             self._step_vars(cs)
             if cs.when is not None and not self._holds(cs.when, "when"):
+                when_false = True
                 skipped = not_reached(cs, Status.SKIPPED, f"when false: {cs.when.source}")
                 outcome.status, outcome.error, outcome.steps = (
                     skipped.status,
@@ -115,7 +117,7 @@ class HostRun(Attempts):
             self._restore(saved, step)
         if cs.rescue and outcome.status is Status.FAILED and not self.stop.interrupted:
             self._rescue(task, cs, outcome, kept)
-        if cs.always and not self.stop.interrupted:
+        if cs.always and not self.stop.interrupted and not when_false:
             self._always(task, cs, outcome)
         outcome.duration = time.monotonic() - start
         self.changed = self.changed or outcome.changed

@@ -70,6 +70,16 @@ def test_rescue_runs_after_a_failed_assert_and_the_host_goes_on() -> None:
     assert after.status is Status.OK
 
 
+def test_a_step_whose_when_is_false_runs_none_of_its_steps_always_included() -> None:
+    host = run(RESCUE.replace("  - name: upgrade\n", "  - name: upgrade\n    when: n > 9\n", 1))[
+        "h1"
+    ]
+    upgrade, after = host.steps
+    assert upgrade.status is Status.SKIPPED and upgrade.error == "when false: n > 9"
+    assert [s.name for s in upgrade.steps] == ["install", "verify"]
+    assert after.status is Status.OK
+
+
 def test_a_failed_rescue_fails_the_step_and_always_still_runs() -> None:
     host = run(
         RESCUE.replace(
