@@ -343,6 +343,7 @@ class RunOutcome:
     hosts: dict[str, HostOutcome]
     target: str = ""
     interrupted: bool = False
+    run_id: str = ""  # session/runid.py; "" for an outcome made outside a run
 
     def totals(self) -> dict[str, int]:
         """How many hosts ended in each status (every status present, zeros included)."""
@@ -379,6 +380,7 @@ class RunOutcome:
             "ended": self.ended.isoformat(),
             "target": self.target,
             "interrupted": self.interrupted,
+            "run_id": self.run_id,
             "hosts": {n: self.hosts[n].to_dict() for n in sorted(self.hosts)},
         }
 
@@ -394,4 +396,5 @@ class RunOutcome:
             hosts={n: HostOutcome.from_dict(n, h) for n, h in data.get("hosts", {}).items()},
             target=data.get("target", ""),
             interrupted=bool(data.get("interrupted")),
+            run_id=str(data.get("run_id") or ""),
         )

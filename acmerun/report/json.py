@@ -108,6 +108,7 @@ def _masked_record(record: dict[str, Any], redactor: Redactor) -> dict[str, Any]
 def _head(outcome: RunOutcome, exit_code: int) -> dict[str, Any]:
     return {
         "acmerun_version": __version__,
+        "run_id": outcome.run_id,
         "runbook": {"path": outcome.runbook, "name": outcome.name},
         "check": outcome.check,
         "target": outcome.target,
@@ -153,6 +154,7 @@ def outcome_from_report(data: Any) -> tuple[RunOutcome, int]:
         hosts={str(n): HostOutcome.from_dict(str(n), h) for n, h in hosts.items()},
         target=str(data.get("target") or ""),
         interrupted=bool(data.get("interrupted")),
+        run_id=str(data.get("run_id") or ""),
     )
     return outcome, int(data["exit_code"])
 

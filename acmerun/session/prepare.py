@@ -15,6 +15,7 @@ from acmerun.runbook.model import Runbook
 from acmerun.session.inventory import init_nornir, select_hosts
 from acmerun.session.options import RunOptions
 from acmerun.session.record import PreparedRun, ReportTargets, RunnerSettings
+from acmerun.session.runid import new_run_id
 from acmerun.session.target import credentials, describe, inventory_source, settings_inputs
 from acmerun.settings import resolve
 from acmerun.stop import StopToken
@@ -123,6 +124,7 @@ def prepare(
             secrets=options.secrets,
             target=describe(source),
             stop=stop,
+            run_id=new_run_id(),
         )
     except BaseException:
         from acmerun.session.target import stop_embedded_lab

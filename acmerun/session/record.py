@@ -111,6 +111,8 @@ class PreparedRun:
     #: the first line of the run: what it targets
     target: str
     stop: StopToken
+    #: the run's id (``session/runid.py``): in its reports, journal and history
+    run_id: str = ""
 
 
 class Executor(Protocol):

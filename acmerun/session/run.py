@@ -106,6 +106,7 @@ def _run(run: PreparedRun, executor: Executor | None, out: TextIO) -> RunResult:
         hosts=hosts,
         target=run.target,
         interrupted=run.stop.interrupted,
+        run_id=run.run_id,
     )
     code = exit_code(outcome, detailed=options.detailed_exitcode)
     reason = run.stop.reason

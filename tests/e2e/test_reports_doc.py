@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from acmerun.session.runid import is_run_id
 from tests.support.processes import REPO, environment, run_acmerun
 
 DOC = REPO / "docs" / "reports.md"
@@ -31,6 +32,7 @@ def test_the_json_example_matches_a_real_report(tmp_path: Path) -> None:
     real = json.loads(report.read_text(encoding="utf-8"))
     assert sorted(example) == sorted(real)
     assert example["target"] == real["target"]
+    assert is_run_id(real["run_id"]) and is_run_id(example["run_id"])
 
 
 def test_the_recap_example_shows_an_unreachable_host_as_a_real_run_does(
