@@ -37,6 +37,7 @@ class ExitCode(enum.IntEnum):
     BAD_OPTIONS = 5
     CHANGES_PENDING = 6
     LOCKED = 7
+    REFUSED = 8
     INTERRUPTED = 99
     UNEXPECTED = 250
 
@@ -76,6 +77,13 @@ class RunbookLocked(AcmerunError):
     """Another acmerun process is running the same runbook."""
 
     exit_code = ExitCode.LOCKED
+
+
+class Refused(AcmerunError):
+    """A plan or a run to resume no longer matches what it was made from (the runbook,
+    the options, its age), so none of it is run."""
+
+    exit_code = ExitCode.REFUSED
 
 
 class Interrupted(AcmerunError):
