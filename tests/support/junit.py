@@ -1,4 +1,4 @@
-"""JUnit files checked against the Jenkins/Ant JUnit schema (``tests/data/junit-10.xsd``)."""
+"""JUnit files checked against the Jenkins xUnit plugin's schema (``tests/data/junit-10.xsd``)."""
 
 from __future__ import annotations
 
