@@ -1,8 +1,8 @@
 """The terminal recap printed at the end of every run, in the spirit of Ansible's PLAY RECAP.
 
     RECAP: Upgrade earth to AcmeOS 5.4.1 (CHECK MODE) ******************************
-    edge00.earth  : ok=0 changed=0 failed=0 unreachable=1 skipped=0 rescued=0 ignored=0
-    edge01.earth  : ok=2 changed=1 failed=0 unreachable=0 skipped=0 rescued=0 ignored=0
+    edge00.earth  : ok=0 changed=0 failed=0 unreachable=1 skipped=0
+    edge01.earth  : ok=2 changed=1 failed=0 unreachable=0 skipped=0
 
     FAILURES ************************************************************************
     edge00.earth | pre-check resources | cannot connect to 127.0.0.1:40001
@@ -13,7 +13,10 @@
 
 A host's counts are its steps in Ansible's terms (``report.steps``: ``ok``
 includes changed steps, an ignored failure is ``ignored``); TOTALS counts hosts
-by status. Lines are never wrapped by acmerun, so ``grep`` and cron mail see
+by status. The ``rescued`` and ``ignored`` columns (and ``interrupted``) are
+there only in a run that has some, so that a host line of the lab's widest
+names (``spine03.mercury``) fits 80 columns; a host that never ran a step says
+why on the line below it. Lines are never wrapped by acmerun, so ``grep`` and cron mail see
 one line per host whatever the terminal width. Host names and every text a
 task or device gave are masked first, then shown with their control
 characters escaped (``\\x1b``, ``\\n``): nothing a device sends can redraw the
@@ -23,7 +26,8 @@ terminal or forge a line of the recap. Host and step names are never masked.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
 from rich.console import Console
@@ -59,6 +63,9 @@ COLUMN_STYLE: dict[str, str] = {
     **{s.value: style for s, style in STATUS_STYLE.items()},
     "ignored": "cyan",
 }
+
+#: the columns a host line has only in a run where some host counts one (and ``interrupted``)
+OPTIONAL = ("rescued", "ignored")
 
 _RULE_WIDTH = 80
 _NAME_WIDTH_MAX = 40
@@ -136,11 +143,7 @@ def recap_lines(
         return styled(head + "*" * max(3, width - len(head)), "bold")
 
     counts = {name: host_counts(h) for name, h in outcome.hosts.items()}
-    columns: tuple[str, ...] = COLUMNS
-    if outcome.interrupted or any(
-        outcome.hosts[n].status is Status.INTERRUPTED or c["interrupted"] for n, c in counts.items()
-    ):
-        columns = (*COLUMNS, "interrupted")
+    columns = recap_columns(outcome, counts)
     digits = {k: max((len(str(c[k])) for c in counts.values()), default=1) for k in columns}
 
     title = f"RECAP: {printable(redactor.text(outcome.name))}"
@@ -165,12 +168,12 @@ def recap_lines(
             cell = f"{column}={n}".ljust(len(column) + 1 + digits[column])
             line.append(" ")
             line.append_text(styled(cell, COLUMN_STYLE[column] if n else ""))
-        if host.status in (Status.SKIPPED, Status.INTERRUPTED) and not c[host.status.value]:
-            reason = printable(_first_line(redactor.text(host.error or "")))
-            note = f"  {host.status.value}" + (f": {reason}" if reason else "")
-            line.append_text(styled(note, STATUS_STYLE[host.status]))
         line.rstrip()
         lines.append(line)
+        if host.status in (Status.SKIPPED, Status.INTERRUPTED) and not c[host.status.value]:
+            reason = printable(_first_line(redactor.text(host.error or "")))
+            note = f"    {host.status.value}" + (f": {reason}" if reason else "")
+            lines.append(styled(note, STATUS_STYLE[host.status]))
     hidden = len(names) - len(shown)
     if hidden:
         noun = "host" if hidden == 1 else "hosts"
@@ -221,6 +224,16 @@ def recap_lines(
         unfinished = totals[Status.INTERRUPTED.value]
         lines.append(styled(f"run interrupted: {unfinished} hosts did not finish", "bold magenta"))
     return lines
+
+
+def recap_columns(outcome: RunOutcome, counts: Mapping[str, Counter[str]]) -> tuple[str, ...]:
+    """The count columns of the host lines: ``OPTIONAL`` ones only when some host has one."""
+    shown = [c for c in COLUMNS if c not in OPTIONAL or any(n[c] for n in counts.values())]
+    if outcome.interrupted or any(
+        outcome.hosts[n].status is Status.INTERRUPTED or c["interrupted"] for n, c in counts.items()
+    ):
+        shown.append("interrupted")
+    return tuple(shown)
 
 
 def _skipped_steps(outcome: RunOutcome) -> dict[tuple[str, str], int]:
