@@ -16,8 +16,9 @@ terminal and ``--quiet`` is not given; disabled, it does nothing at all.
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from types import TracebackType
 from typing import TextIO
@@ -28,10 +29,10 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from acmerun.outcome import STATUSES, HostOutcome, Status
+from acmerun.outcome import STATUSES, HostOutcome, Status, StepOutcome
 from acmerun.plugins.processors.progress import ProgressRecorder, ProgressSnapshot
 from acmerun.report.recap import COLUMN_STYLE, STATUS_STYLE, format_duration
-from acmerun.report.steps import host_failures, host_leaves, skip_reason
+from acmerun.report.steps import Leaf, host_failures, host_leaves, leaf_steps, skip_reason
 from acmerun.secrets import Redactor, printable
 
 _BAR_WIDTH = 40
@@ -177,13 +178,17 @@ def _clock(seconds: float) -> str:
 
 
 class HostLines:
-    """Prints each host's news as the host is done, one line per step: failures always.
+    """Prints a run's news above the live display: failures as hosts are done, steps with -v.
 
-    ``verbosity`` 1 (``-v``) prints every step's status and duration, 2 (``-vv``)
-    adds each step's result (what ``register`` keeps). Lines go through
-    ``console``: above a live display when one is shown, as plain lines
-    otherwise. Every text is masked, then shown with its control characters
-    escaped. Called from worker threads; rich's console serializes the prints.
+    ``verbosity`` 0 prints each host's failures once the host is done; 1 (``-v``)
+    prints a line for every innermost step (status, path, duration) as the step
+    ends (``step``), failures included, and 2 (``-vv``) adds each step's result
+    (what ``register`` keeps). A host's steps not printed by then (a cluster's
+    hosts, whose steps the driver never sees end) are printed when it is done.
+    Lines go through ``console``: above a live display when one is shown, as
+    plain lines otherwise. Every text is masked, then shown with its control
+    characters escaped and any rich markup as plain text. Called from worker
+    threads: each call's lines are one write of rich's console, never torn.
     """
 
     def __init__(
@@ -198,36 +203,58 @@ class HostLines:
         self.verbosity = verbosity
         self.redactor = Redactor(secrets)
         self.color = color
+        self._lock = threading.Lock()
+        # host -> the steps printed already (kept, so that no id is reused meanwhile)
+        self._shown: dict[str, dict[int, StepOutcome]] = {}
 
     def __call__(self, host: HostOutcome) -> None:
-        """Print the lines of one host that is done."""
-        lines = self.lines(host)
-        if not lines:
-            return
-        with suppress(OSError, ValueError):
-            self.console.print(Text("\n").join(lines), soft_wrap=True, highlight=False)
+        """Print the lines of one host that is done (with -v: its steps not printed yet)."""
+        with self._lock:
+            shown = self._shown.pop(host.name, {})
+        self._print(self.lines(host, shown))
 
-    def lines(self, host: HostOutcome) -> list[Text]:
-        """The lines ``host`` prints at this verbosity."""
+    def step(self, host: str, prefix: str, step: StepOutcome) -> None:
+        """With -v: print the innermost steps of ``step``, which just ended on ``host``."""
+        if not self.verbosity:
+            return
+        with self._lock:
+            shown = self._shown.setdefault(host, {})
+            leaves = [leaf for leaf in leaf_steps([step], prefix) if id(leaf.step) not in shown]
+            shown.update((id(leaf.step), leaf.step) for leaf in leaves)
+        name = printable(host)
+        self._print([line for leaf in leaves for line in self._leaf(name, leaf)])
+
+    def lines(
+        self, host: HostOutcome, shown: Mapping[int, StepOutcome] | None = None
+    ) -> list[Text]:
+        """The lines ``host`` prints at this verbosity (with -v: but for the steps ``shown``)."""
         name = printable(host.name)
         found: list[Text] = []
         if self.verbosity:
             for leaf in host_leaves(host):
-                detail = leaf.step.error or ""
-                if leaf.step.status in (Status.SKIPPED, Status.INTERRUPTED):
-                    detail = skip_reason(leaf.step, host)
-                elif leaf.step.task == "log" and isinstance(leaf.step.result, str):
-                    detail = detail or leaf.step.result  # a log step's message, at -v
-                found.extend(
-                    self._line(leaf.kind, name, leaf.path, detail, duration=leaf.step.duration)
-                )
-                if self.verbosity > 1 and leaf.step.result is not None:
-                    found.append(self._styled(f"    result: {self._value(leaf.step.result)}"))
+                if shown is None or id(leaf.step) not in shown:
+                    found.extend(self._leaf(name, leaf, host))
             if not host.steps and host.error:
                 found.extend(self._line(host.status.value, name, "", host.error))
             return found
         for path, status, error in host_failures(host):
             found.extend(self._line(status.value, name, path, error))
+        return found
+
+    def _print(self, lines: list[Text]) -> None:
+        if lines:
+            with suppress(OSError, ValueError):
+                self.console.print(Text("\n").join(lines), soft_wrap=True, highlight=False)
+
+    def _leaf(self, name: str, leaf: Leaf, host: HostOutcome | None = None) -> list[Text]:
+        detail = leaf.step.error or ""
+        if leaf.step.status in (Status.SKIPPED, Status.INTERRUPTED):
+            detail = skip_reason(leaf.step, host)
+        elif leaf.step.task == "log" and isinstance(leaf.step.result, str):
+            detail = detail or leaf.step.result  # a log step's message, at -v
+        found = self._line(leaf.kind, name, leaf.path, detail, duration=leaf.step.duration)
+        if self.verbosity > 1 and leaf.step.result is not None:
+            found.append(self._styled(f"    result: {self._value(leaf.step.result)}"))
         return found
 
     def _line(

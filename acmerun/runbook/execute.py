@@ -3,6 +3,10 @@
 Every step is one ``task.run`` (nested steps are a ``task.run`` of a function that
 runs the children), so nornir's results and processors see the runbook's shape.
 Failures are caught per step and become ``StepOutcome`` records; nothing escapes.
+As each step ends (nested ones included), every nornir processor of the run that
+has a ``step_completed(host, prefix, outcome)`` method hears of it, ``prefix``
+being the path of the steps around it (``"post-checks > "``); the steps inside a
+``no_log`` step are told with it, once it has hidden their details.
 
 The engine names no vendor: a device error is any exception whose class says
 ``unreachable`` (the host could not be reached) and ``retryable`` (another attempt
@@ -35,6 +39,11 @@ class HostRun(Attempts):
     #: the run's run_once steps (shared by every host of the run), if any
     once: OnceSlots | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: the steps the host is inside now: (name, no_log), outermost first
+        self._around: list[tuple[str, bool]] = []
+
     def run_steps(self, task: Task, steps: Sequence[CompiledStep]) -> list[Ran]:
         """Run ``steps`` in order; after a stop, the rest are skipped (or interrupted)."""
         ran: list[Ran] = []
@@ -48,11 +57,27 @@ class HostRun(Attempts):
                 else:
                     outcome = not_reached(cs, Status.INTERRUPTED, "not run: run interrupted")
                 ran.append(Ran(outcome, Status.OK, stop=stopped is not None))
+                self._completed(task, outcome)
                 continue
-            one = self.run_step(task, cs)
+            self._around.append((self._name(cs), cs.step.no_log))
+            try:
+                one = self.run_step(task, cs)
+            finally:
+                self._around.pop()
             ran.append(one)
+            self._completed(task, one.outcome)
             stopped = one if one.stop else None
         return ran
+
+    def _completed(self, task: Task, outcome: StepOutcome) -> None:
+        """Tell the processors that listen to steps that ``outcome``'s step ended."""
+        if any(no_log for _, no_log in self._around):
+            return  # told with the no_log step around it, once its details are hidden
+        prefix = "".join(f"{name} > " for name, _ in self._around)
+        for processor in task.processors:
+            hook = getattr(processor, "step_completed", None)
+            if hook is not None:
+                hook(task.host, prefix, outcome)
 
     def run_step(self, task: Task, cs: CompiledStep) -> Ran:
         """Run one step; a ``run_once`` step on the first host to reach it, shared by the rest."""
@@ -215,12 +240,15 @@ class HostRun(Attempts):
         group: list[Ran] = []
         node = StepOutcome(name=what, task=what, status=Status.OK, attempts=1)
         begun = time.monotonic()
+        self._around.append((what, False))
         try:
             task.run(task=run_group, name=f"{outcome.name}: {what}", run=self, group=(steps, group))
         except NornirSubTaskError as error:
             self.close_connections()
             failure = self._failure(error, group)
             node.status, node.failed, node.error = failure.status, True, failure.message
+        finally:
+            self._around.pop()
         node.steps = [r.outcome for r in group]
         node.changed = any(s.changed for s in node.steps)
         if not node.failed:

@@ -2,8 +2,8 @@
 
 The task runs in a worker thread while the main thread waits on it in short
 slices, so SIGINT and SIGTERM are handled at once (``session.signals``). Live
-progress is shown on a terminal unless ``--quiet``; each host's failures (every
-step with ``-v``) are printed as the host is done, above it.
+progress is shown on a terminal unless ``--quiet``; each host's failures are
+printed as the host is done, above it, and with ``-v`` every step as it ends.
 """
 
 from __future__ import annotations
@@ -74,7 +74,11 @@ def _progress(run: PreparedRun, out: TextIO, live: bool) -> tuple[Any, Any]:
         lines = HostLines(
             console, verbosity=options.verbosity, secrets=run.secrets, color=not options.no_color
         )
-    recorder = ProgressRecorder(total=len(run.selected), on_host_done=lines)
+    recorder = ProgressRecorder(
+        total=len(run.selected),
+        on_host_done=lines,
+        on_step=lines.step if lines is not None and options.verbosity else None,
+    )
     runner: Any = run.nornir.runner
     title = options.runbook.stem
     display = LiveProgress(recorder, console, runner.groups_in_flight, title=title, enabled=live)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import processes
+from tests.support.gate import Gate
 from tests.support.terminal import PtyProcess
 
 RUNBOOK = """\
@@ -104,4 +105,58 @@ def test_ctrl_c_notice_is_a_line_of_its_own(fleet: processes.LabProcess, tmp_pat
     assert shown == notice, screen
     assert not any(" ETA " in line or "in flight:" in line for line in screen), screen
     assert any(line.startswith("run interrupted: ") for line in screen), screen
+    assert "Traceback" not in run.output
+
+
+LIVE_RUNBOOK = """\
+name: live steps
+inventory: {plugin: ACMEInventory, options: {filter_sites: [earth]}}
+strategy: {workers: 2}
+steps:
+  - name: version
+    task: acmeos.get_version
+  - name: "held \\e[2J[red]at[/red]\\nthe gate"
+    task: tests.support.gate:wait_at_gate
+    args: {address: "ADDRESS"}
+  - name: echo
+    task: tests.reliability.leaky_tasks:echo_password
+    args: {fail: false}
+"""
+
+
+def test_with_v_each_step_is_printed_as_it_ends_before_its_host_is_done(
+    fleet: processes.LabProcess, tmp_path: Path
+) -> None:
+    with Gate() as gate:
+        runbook = tmp_path / "live.yml"
+        runbook.write_text(LIVE_RUNBOOK.replace("ADDRESS", gate.address), encoding="utf-8")
+        env = processes.environment(fleet.url)
+        run = PtyProcess(
+            str(runbook), "-vv", "--limit", "leaf0*", env=env, cwd=tmp_path, columns=80
+        )
+        # both hosts in flight are held at the gate: their first step is printed already
+        held = {arrival.host for arrival in gate.wait_for(2)}
+        for host in held:
+            run.wait_for(f"ok: {host} | version (")
+        assert "RECAP" not in run.output and "echo" not in run.output
+        gate.open()
+        code = run.wait()
+    assert code == 0, run.output
+    screen = run.screen()
+    recap = screen.index(next(line for line in screen if line.startswith("RECAP: ")))
+    steps = [line for line in screen[:recap] if re.match(r"(ok|changed): leaf0\d\.earth \| ", line)]
+    assert len(steps) == 24, screen  # 8 hosts, 3 steps each, one line per step
+    # each line whole: status, host, path, duration; the hostile name is inert text
+    gate_name = r"held \\x1b\[2J\[red\]at\[/red\]\\nthe gate"
+    for line in steps:
+        assert re.fullmatch(
+            rf"(ok|changed): leaf0\d\.earth \| (version|{gate_name}|echo) \(\d+\.\ds\)",
+            line,
+        ), line
+    # -vv: the results, masked; nothing of the terminal redrawn by a name
+    results = [line for line in screen[:recap] if line.startswith("    result: ")]
+    assert len(results) == 24, screen
+    assert any('"********": 1, "quoted": "\'********\'"' in line for line in results), results
+    assert "s3cr3t" not in run.output
+    assert "\x1b[2J" not in run.output and "[red]" in run.output
     assert "Traceback" not in run.output

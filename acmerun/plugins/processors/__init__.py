@@ -8,6 +8,8 @@ if TYPE_CHECKING:
     from nornir.core.inventory import Host
     from nornir.core.task import AggregatedResult, MultiResult, Task
 
+    from acmerun.outcome import StepOutcome
+
 
 class Processor:
     """A nornir Processor whose hooks do nothing: subclasses override the ones they need."""
@@ -29,3 +31,10 @@ class Processor:
 
     def subtask_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
         """A subtask ended on one host."""
+
+    def step_completed(self, host: Host, prefix: str, outcome: StepOutcome) -> None:
+        """A runbook step ended on one host (``prefix``: the steps around it, ``"a > "``).
+
+        Not a nornir hook: the runbook engine calls it as each step, nested ones
+        included, has its final outcome (``runbook/execute.py``).
+        """

@@ -2,8 +2,9 @@
 
 It only records (processors run in nornir's worker threads and never print):
 hosts started, hosts done, and hosts done per final status; a listener hears
-of each host's outcome as it is done. Only the top-level
-task of each host counts; subtasks (the steps) are ignored. Every update is a
+of each host's outcome as it is done, another of each step as it ends (the
+runbook engine's ``step_completed``). Only the top-level task of each host
+counts; subtasks (the steps) are not counted. Every update is a
 few dictionary operations under one lock, so it costs nothing next to a device
 call even with ten thousand hosts. Usable from a plain nornir script::
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from nornir.core.inventory import Host
 from nornir.core.task import MultiResult, Task
 
-from acmerun.outcome import STATUSES, HostOutcome, Status
+from acmerun.outcome import STATUSES, HostOutcome, Status, StepOutcome
 from acmerun.plugins.processors import Processor
 from acmerun.results import host_outcome
 
@@ -42,16 +43,21 @@ class ProgressRecorder(Processor):
 
     ``total`` is the number of hosts the run will account for; the caller sets
     it (nornir does not tell processors). A host completed twice (e.g. a retry
-    run) is counted once, with its latest status. Each ``on_host_done`` listener is
+    run) is counted once, with its latest status. The ``on_host_done`` listener is
     called with the host's outcome, in the worker thread that finished it, after
-    the counts are updated; it must not raise.
+    the counts are updated; ``on_step`` with (host name, path prefix, step
+    outcome) as each step ends, in the host's worker thread. Neither may raise.
     """
 
     def __init__(
-        self, total: int = 0, on_host_done: Callable[[HostOutcome], None] | None = None
+        self,
+        total: int = 0,
+        on_host_done: Callable[[HostOutcome], None] | None = None,
+        on_step: Callable[[str, str, StepOutcome], None] | None = None,
     ) -> None:
         self.total = total
         self.on_host_done = on_host_done
+        self.on_step = on_step
         self._lock = threading.Lock()
         self._started: set[str] = set()
         self._in_flight: set[str] = set()
@@ -86,6 +92,11 @@ class ProgressRecorder(Processor):
             )
 
     # nornir Processor hooks (the others do nothing: steps are not counted)
+
+    def step_completed(self, host: Host, prefix: str, outcome: StepOutcome) -> None:
+        """A step ended on a host: tell ``on_step``."""
+        if self.on_step is not None:
+            self.on_step(host.name, prefix, outcome)
 
     def task_instance_started(self, task: Task, host: Host) -> None:
         """A host started its top-level task."""
