@@ -206,8 +206,9 @@ def run_command(
         address = parse_cluster(cluster)
         require_distributed()
         from acmerun.distributed.driver import ClusterExecutor
+        from acmerun.session.local import live_lines
 
-        executor = ClusterExecutor(address, shard_by)
+        executor = ClusterExecutor(address, shard_by, live=live_lines)
     secrets = click.get_current_context().find_object(Secrets) or Secrets.from_environment()
     config = load_config(config_file)
     secrets.add(config.password)

@@ -24,6 +24,10 @@ What holds under faults:
   flight stop as a local run does; their hosts that never started are
   ``interrupted``. A second one stops waiting: every host without a result is
   ``interrupted``.
+
+As a shard starts and as its hosts' results come back, the driver tells its
+``Terminal`` (the session's live lines, given by the CLI), in the driver's
+process: the progress count and each host's lines come from there.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from acmerun.acmeos.defaults import PASSWORD_ENV, USERNAME_ENV
 from acmerun.defaults import INVENTORY_PLUGIN
 from acmerun.distributed import ClusterAddress, require_distributed
 from acmerun.distributed.shards import Shard, host_values, plan_shards
+from acmerun.distributed.terminal import Terminal, Terminals, plain_lines
 from acmerun.distributed.worker import (
     REFUSED,
     STREAM_SECONDS,
@@ -66,9 +71,12 @@ CONNECT_TIMEOUT = 10.0
 class ClusterExecutor:
     """Runs a prepared run's hosts in shards on a Dask cluster (the session's ``Executor``)."""
 
-    def __init__(self, address: ClusterAddress, shard_by: str = "site") -> None:
+    def __init__(
+        self, address: ClusterAddress, shard_by: str = "site", live: Terminals | None = None
+    ) -> None:
         self.address = address
         self.shard_by = shard_by
+        self.live: Terminals = live or plain_lines
 
     def execute(self, run: PreparedRun, out: TextIO) -> dict[str, HostOutcome]:
         """Run every selected host on the cluster; an outcome for every one of them."""
@@ -81,20 +89,24 @@ class ClusterExecutor:
             run.groups.__getitem__,
         )
 
-        def say(line: str) -> None:
-            if not run.options.quiet:
-                print(printable(run.secrets.mask(line)), file=out, flush=True)
-
         username, password = _credentials(run)
         env = {USERNAME_ENV: username, PASSWORD_ENV: password}
-        with _client(dask, self.address, {k: v for k, v in env.items() if v}) as client:
+        with (
+            _client(dask, self.address, {k: v for k, v in env.items() if v}) as client,
+            self.live(run, out) as terminal,
+        ):
+
+            def say(line: str) -> None:
+                if not run.options.quiet:
+                    terminal.say(printable(run.secrets.mask(line)))
+
             plural = "s" * (len(shards) != 1)
             say(f"cluster: {self.address}, {len(shards)} shard{plural} by {self.shard_by}")
             # a password travels only encrypted: local workers inherit it, tcp:// ones own theirs
             scheduler = self.address.scheduler or ""
             sent = password if scheduler.startswith("tls://") else None
             specs = _specs(shards, run, username, sent)
-            cluster_run = _ClusterRun(dask, client, shards, specs, run, say)
+            cluster_run = _ClusterRun(dask, client, shards, specs, run, say, terminal)
             return cluster_run.execute()
 
 
@@ -176,6 +188,7 @@ class _ClusterRun:
         specs: list[ShardSpec],
         run: PreparedRun,
         say: Any,
+        terminal: Terminal,
     ) -> None:
         self.dask = dask
         self.client = client
@@ -194,6 +207,7 @@ class _ClusterRun:
         self.fate: dict[str, NotRun] = {}  # shard -> why its hosts without a result have none
         self.halted: NotRun | None = None
         self.events: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.terminal = terminal
 
     def execute(self) -> dict[str, HostOutcome]:
         run_id = self.specs[0].run_id if self.specs else ""
@@ -226,6 +240,7 @@ class _ClusterRun:
             submit()
             while pending and not self.stop.abandoned:
                 self._drain()
+                self.terminal.poll()
                 for future in [f for f in pending if f.done()]:
                     self._finished(future, *pending.pop(future))
                 if self.halted is None and self.stop.interrupted:
@@ -264,6 +279,7 @@ class _ClusterRun:
         shard = str(message.get("shard"))
         if message.get("kind") == "started":
             self.started.setdefault(shard, []).append(str(message.get("worker")))
+            self.terminal.started(next((s.hosts for s in self.shards if s.name == shard), ()))
         elif message.get("kind") == "hosts":
             self._keep(message.get("hosts") or {})
 
@@ -277,6 +293,7 @@ class _ClusterRun:
             if data.get(REFUSED) is True:
                 self.refused += 1
                 self.last_refused = name
+            self.terminal.host_done(HostOutcome.from_dict(name, data))
 
     def _halt(self, reason: NotRun) -> None:
         self.halted = reason

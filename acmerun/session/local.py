@@ -4,12 +4,14 @@ The task runs in a worker thread while the main thread waits on it in short
 slices, so SIGINT and SIGTERM are handled at once (``session.signals``). Live
 progress is shown on a terminal unless ``--quiet``; each host's failures are
 printed as the host is done, above it, and with ``-v`` every step as it ends.
+``live_lines`` is that terminal for a cluster run's driver, told of each host
+as its shard's result comes back.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -23,6 +25,9 @@ if TYPE_CHECKING:
     from nornir.core.inventory import Host
     from nornir.core.task import MultiResult, Task
 
+    from acmerun.plugins.processors.progress import ProgressRecorder
+    from acmerun.report.progress import HostLines, LiveProgress
+
 #: how long the main thread waits on the run in one slice (signals are handled between)
 WAIT_SLICE = 0.2
 
@@ -32,28 +37,22 @@ class LocalExecutor:
 
     def execute(self, run: PreparedRun, out: TextIO) -> dict[str, HostOutcome]:
         """Run every selected host; an outcome for each, whatever happened to it."""
-        options = run.options
-        show_progress = options.progress
-        if show_progress is None:
-            show_progress = not options.quiet and out.isatty()
-        recorder, display = _progress(run, out, show_progress)
         collector = _Collector()
-        nr = run.nornir.with_processors([collector, recorder])
         box: dict[str, Any] = {}
+        with live_lines(run, out, groups=True) as terminal:
+            nr = run.nornir.with_processors([collector, terminal.recorder])
 
-        def work() -> None:
-            try:
-                box["result"] = nr.run(task=run.compiled.host_task, name=run.runbook.name)
-            except BaseException as exc:  # re-raised in the main thread
-                box["error"] = exc
+            def work() -> None:
+                try:
+                    box["result"] = nr.run(task=run.compiled.host_task, name=run.runbook.name)
+                except BaseException as exc:  # re-raised in the main thread
+                    box["error"] = exc
 
-        thread = threading.Thread(target=work, name="acmerun-run", daemon=True)
-        with held_notices() if show_progress else _nothing() as take, display:
+            thread = threading.Thread(target=work, name="acmerun-run", daemon=True)
             thread.start()
             while thread.is_alive() and not run.stop.abandoned:
                 thread.join(WAIT_SLICE)
-                display.notices(take())
-            display.notices(take())
+                terminal.poll()
         if "error" in box:
             raise box["error"]
         results = box.get("result")
@@ -62,14 +61,73 @@ class LocalExecutor:
         return decode(run.selected, results)
 
 
-def _progress(run: PreparedRun, out: TextIO, live: bool) -> tuple[Any, Any]:
-    """The recorder (its listener prints each host's failures, or steps with -v) and display."""
+class RunLines:
+    """The terminal of a run while it goes: the live progress, host and step lines, notices.
+
+    Its ``recorder`` is the nornir processor of a local run; a cluster's driver
+    calls ``started``, ``host_done`` and ``say`` as its shards' news comes back
+    instead. ``poll`` (between waits of the main thread) prints the signal
+    notices held meanwhile.
+    """
+
+    def __init__(
+        self,
+        recorder: ProgressRecorder,
+        display: LiveProgress,
+        take: Callable[[], list[tuple[TextIO, str]]],
+        out: TextIO,
+    ) -> None:
+        self.recorder = recorder
+        self.display = display
+        self._take = take
+        self._out = out
+
+    def started(self, hosts: Iterable[str]) -> None:
+        """``hosts`` are in flight (a shard started on a worker)."""
+        for name in hosts:
+            self.recorder.host_started(name)
+
+    def host_done(self, host: HostOutcome) -> None:
+        """``host`` is done: counted, and its lines printed (failures; its steps with -v)."""
+        self.recorder.host_done(host.name, host.status)
+        if self.recorder.on_host_done is not None:
+            self.recorder.on_host_done(host)
+
+    def say(self, line: str) -> None:
+        """Print ``line`` (already masked and printable) on its own line, above the display."""
+        self.display.notices([(self._out, line)])
+
+    def poll(self) -> None:
+        """Print the notices held since the last call (a signal's), above the display."""
+        self.display.notices(self._take())
+
+
+@contextmanager
+def live_lines(run: PreparedRun, out: TextIO, *, groups: bool = False) -> Iterator[RunLines]:
+    """The run's terminal from start to end (``groups``: show the rolling runner's groups)."""
+    options = run.options
+    show_progress = options.progress
+    if show_progress is None:
+        show_progress = not options.quiet and out.isatty()
+    recorder, display = _progress(run, out, show_progress, groups=groups)
+    with held_notices() if show_progress else _nothing() as take, display:
+        terminal = RunLines(recorder, display, take, out)
+        try:
+            yield terminal
+        finally:
+            terminal.poll()
+
+
+def _progress(
+    run: PreparedRun, out: TextIO, live: bool, *, groups: bool
+) -> tuple[ProgressRecorder, LiveProgress]:
+    """The recorder (its listeners print each host's failures, and steps with -v) and display."""
     from acmerun.plugins.processors.progress import ProgressRecorder
     from acmerun.report.progress import HostLines, LiveProgress, ReaderConsole
 
     options = run.options
     console = ReaderConsole(file=out, no_color=options.no_color, highlight=False)
-    lines = None
+    lines: HostLines | None = None
     if options.verbosity or not options.quiet:
         lines = HostLines(
             console, verbosity=options.verbosity, secrets=run.secrets, color=not options.no_color
@@ -80,8 +138,9 @@ def _progress(run: PreparedRun, out: TextIO, live: bool) -> tuple[Any, Any]:
         on_step=lines.step if lines is not None and options.verbosity else None,
     )
     runner: Any = run.nornir.runner
+    in_flight = runner.groups_in_flight if groups else None
     title = options.runbook.stem
-    display = LiveProgress(recorder, console, runner.groups_in_flight, title=title, enabled=live)
+    display = LiveProgress(recorder, console, in_flight, title=title, enabled=live)
     return recorder, display
 
 

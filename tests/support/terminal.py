@@ -159,6 +159,16 @@ class PtyProcess:
                 raise AssertionError(f"no {text!r} in the terminal; it shows {self.output!r}")
         return self.output.index(text)
 
+    def wait_for_match(self, pattern: str, after: int = 0, timeout: float = 60) -> re.Match[str]:
+        """Wait until the output from position ``after`` on matches ``pattern``; the match."""
+        deadline = time.monotonic() + timeout
+        found = re.compile(pattern)
+        while (match := found.search(self.output, after)) is None:
+            if time.monotonic() >= deadline or not self._read(deadline):
+                shown = self.output[after:][-2000:]
+                raise AssertionError(f"no {pattern!r} in the terminal; its end shows {shown!r}")
+        return match
+
     def send_signal(self, sig: int) -> None:
         """Send ``sig`` to acmerun."""
         if self.proc.poll() is None:
