@@ -47,9 +47,10 @@ def show(run: str, html_file: Path | None, as_json: bool, history_file: Path | N
     from acmerun.session.runid import is_run_id
 
     report = Path(run)
+    stored: str | None = None
     if is_run_id(run) and not report.exists():
-        source, text = _from_history(run, history_file)
-        data = json.loads(text)
+        source, stored = _from_history(run, history_file)
+        data = json.loads(stored)
     else:
         source = _source(report)
         data = _read_report(report)
@@ -67,7 +68,9 @@ def show(run: str, html_file: Path | None, as_json: bool, history_file: Path | N
     if as_json:
         from acmerun.report.json import report_text
 
-        click.echo(report_text(outcome, exit_code=code, secrets=secrets), nl=False)
+        # the history keeps the report as the run wrote it (masked then); a file is re-read
+        text = stored or report_text(outcome, exit_code=code, secrets=secrets)
+        click.echo(text, nl=False)
     if html_file is not None:
         _write_html(html_file, outcome, code, secrets, data.get("acmerun_version"))
     if not as_json and html_file is None:

@@ -100,8 +100,6 @@ class History:
             raise HistoryError(f"{path}: cannot open: {exc}") from None
         try:
             with _sqlite_errors(path):
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
                 version = _migrate(db, path, write=write)
         except BaseException:
             db.close()
@@ -245,6 +243,15 @@ def _create_safely(path: Path) -> None:
 def _migrate(db: sqlite3.Connection, path: Path, *, write: bool) -> int:
     """The file's schema version once migrated; ``HistoryError`` if newer and ``write``."""
     version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION and write:
+        raise HistoryError(
+            f"{path} has schema version {version}, newer than this acmerun's "
+            f"({SCHEMA_VERSION}): not written; upgrade acmerun"
+        )
+    if version <= SCHEMA_VERSION:
+        # a newer acmerun's file is left exactly as it is, its journal mode included
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
     if version < SCHEMA_VERSION:
         with _transaction(db):
             # another process may have migrated it while this one waited for the lock
@@ -255,11 +262,6 @@ def _migrate(db: sqlite3.Connection, path: Path, *, write: bool) -> int:
             if version < SCHEMA_VERSION:
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 version = SCHEMA_VERSION
-    if version > SCHEMA_VERSION and write:
-        raise HistoryError(
-            f"{path} has schema version {version}, newer than this acmerun's "
-            f"({SCHEMA_VERSION}): not written; upgrade acmerun"
-        )
     return version
 
 
