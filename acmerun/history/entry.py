@@ -7,6 +7,7 @@ module sees an unmasked value.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import zlib
 from collections.abc import Iterable, Mapping
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from acmerun.outcome import RunOutcome
+from acmerun.outcome import FAILURES, RunOutcome
 from acmerun.report.json import iso_utc, report_text
 from acmerun.secrets import MASK, Redactor
 
@@ -102,7 +103,9 @@ def make_entry(
     """The entry of a run that ended with ``exit_code``, every secret masked."""
     redactor = Redactor(secrets)
     first_failure: dict[str, tuple[str, str]] = {}
-    for name, step, problem in outcome.failures():
+    # only a failed or unreachable host has a failure to keep: the others are not walked
+    failing = {n: h for n, h in outcome.hosts.items() if h.status in FAILURES}
+    for name, step, problem in dataclasses.replace(outcome, hosts=failing).failures():
         first_failure.setdefault(name, (step, problem))
     hosts = []
     for name in sorted(outcome.hosts):
