@@ -10,6 +10,8 @@
     report_dir     --report-dir, the config file's report_dir
     auth_failure_limit  --auth-failure-limit, the runbook's strategy.auth_failure_limit,
                    the config file's auth_failure_limit, the default (3; 0: no limit)
+    history        --history, $ACMERUN_HISTORY, the default (<state dir>/history.sqlite;
+                   --no-history: none)
 
 Credentials an inventory gives a host (host, group or defaults) always win over
 these: the table says what acmerun fills in where the inventory is silent.
@@ -21,9 +23,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from acmerun import paths
 from acmerun.acmeos.defaults import INVENTORY_URL_ENV, PASSWORD_ENV, USERNAME_ENV
 from acmerun.config import Config
 from acmerun.defaults import DEFAULT_AUTH_FAILURE_LIMIT, DEFAULT_WORKERS
+
+#: the environment variable naming the history file, and the file's name in the state dir
+HISTORY_ENV = "ACMERUN_HISTORY"
+HISTORY_FILE = "history.sqlite"
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,11 @@ SETTINGS: dict[str, tuple[Source, ...]] = {
     "report_dir": (
         Source("--report-dir", lambda i: i.options.get("report_dir")),
         Source("the config file's report_dir", lambda i: i.config.report_dir),
+    ),
+    "history": (
+        Source("--history", lambda i: i.options.get("history")),
+        Source(f"${HISTORY_ENV}", lambda i: i.environ.get(HISTORY_ENV)),
+        Source("the default", lambda i: paths.state_dir() / HISTORY_FILE),
     ),
 }
 

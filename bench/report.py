@@ -150,6 +150,19 @@ def html_report(doc: Mapping[str, Any]) -> Iterator[Row]:
         )
 
 
+def history(doc: Mapping[str, Any]) -> Iterator[Row]:
+    yield (
+        f"run history, {doc['devices']} devices, 3 calls, {doc['workers']} workers",
+        f"with {_range(doc['with_s'])}, without {_range(doc['without_s'])}: ratio "
+        f"{_range(doc['ratio'], '', 3)}; the history's own work {_range(doc['record_s'])} "
+        f"= {doc['record_share']:.1%} of the run; report {doc['report_bytes'] / common.MIB:.1f} "
+        f"MiB kept as {doc['compressed_bytes'] / common.MIB:.2f} MiB, "
+        f"{doc['file_bytes_per_run'] / common.MIB:.2f} MiB of file a run",
+        "<= 3% of a run",
+        _met(doc["met"]),
+    )
+
+
 WRITERS = {
     "vs_nornir": vs_nornir,
     "vs_ansible": vs_ansible,
@@ -158,6 +171,7 @@ WRITERS = {
     "startup": startup,
     "rolling": rolling,
     "html_report": html_report,
+    "history": history,
 }
 
 

@@ -1,7 +1,8 @@
 """The ``acmerun`` command: its group, ``validate`` and ``schema``.
 
 ``acmerun RUNBOOK [options]`` is ``acmerun run RUNBOOK [options]`` (``cli/run.py``);
-``acmerun lab serve`` is ``cli/lab.py``; ``acmerun show`` is ``cli/show.py``. Every
+``acmerun lab serve`` is ``cli/lab.py``; ``acmerun show`` is ``cli/show.py``; ``acmerun
+history`` is ``cli/history.py``. Every
 command runs inside the one error boundary (``cli/boundary.py``): an expected error
 is one line and its documented exit code, a bug is one line naming its crash log
 and exit 250.
@@ -31,7 +32,8 @@ from acmerun.secrets import Secrets
 #: commands whose module is imported only when they run: name -> (module, attribute, help)
 _LAZY_COMMANDS = {
     "lab": ("acmerun.cli.lab", "lab", "Run the AcmeOS lab: a simulated fleet on loopback."),
-    "show": ("acmerun.cli.show", "show", "Render a past run (a JSON report) as an HTML report."),
+    "history": ("acmerun.cli.history", "history_command", "List the runs recorded, newest first."),
+    "show": ("acmerun.cli.show", "show", "Show a past run (a run id or a JSON report)."),
 }
 
 

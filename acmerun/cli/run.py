@@ -155,6 +155,25 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     help="Run against the embedded lab (a simulated fleet on loopback), whatever inventory is "
     "configured. Without an inventory configured, this is needed unless at a terminal.",
 )
+@click.option(
+    "--rerun-failed",
+    "rerun_failed",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[RUN_ID]",
+    help="Only the hosts that failed or were unreachable in that recorded run [default: this "
+    "runbook's last]; with --limit, those of them it selects.",
+)
+@click.option(
+    "--history",
+    "history_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="The run history (SQLite) [default: $ACMERUN_HISTORY, else the state dir's "
+    "history.sqlite].",
+)
+@click.option("--no-history", is_flag=True, help="Record nothing in the run history.")
 def run_command(
     runbook: Path,
     check: bool,
@@ -180,6 +199,9 @@ def run_command(
     cluster: str | None,
     shard_by: str,
     lab: bool,
+    rerun_failed: str | None,
+    history_file: Path | None,
+    no_history: bool,
 ) -> int:
     """Run RUNBOOK against its inventory (`acmerun RUNBOOK` is the same).
 
@@ -191,9 +213,17 @@ def run_command(
     from acmerun.extra_vars import parse_extra_vars
     from acmerun.secrets import Secrets
     from acmerun.session import Executor, RunOptions, execute
+    from acmerun.session.runid import is_run_id
 
     if detailed_exitcode and not check:
         raise BadOptions("--detailed-exitcode only has a meaning with --check")
+    if rerun_failed and not is_run_id(rerun_failed):
+        raise BadOptions(
+            f"--rerun-failed {rerun_failed}: not a run id (like 20261203T020000Z-3f9a1c2b); "
+            "`acmerun history RUNBOOK` lists them"
+        )
+    if no_history and history_file is not None:
+        raise BadOptions("--history and --no-history cannot be used together")
     if list_hosts and list_steps:
         raise BadOptions("--list-hosts and --list-steps cannot be used together")
     shard_by_given = click.get_current_context().get_parameter_source("shard_by")
@@ -237,6 +267,9 @@ def run_command(
         cluster=cluster,
         shard_by=shard_by,
         lab=lab,
+        history=history_file,
+        no_history=no_history,
+        rerun_failed=rerun_failed,
         secrets=secrets,
     )
     result = execute(options, executor=executor)

@@ -10,6 +10,7 @@ signals.py    SIGINT/SIGTERM on the run's stop token
 exit.py       the exit code of a run that ran
 reporting.py  the reports, chosen in one place, and the recap
 outputs.py    output paths checked before the run
+history.py    the run recorded in the history; the hosts --rerun-failed runs again
 run.py        execute(): the orchestration
 """
 

@@ -69,9 +69,16 @@ def init_nornir(
 
 
 def select_hosts(
-    nr: Nornir, runbook: Runbook, compiled: CompiledRunbook, limit: str | None
+    nr: Nornir,
+    runbook: Runbook,
+    compiled: CompiledRunbook,
+    limit: str | None,
+    only: Iterable[str] | None = None,
 ) -> tuple[Nornir, tuple[str, ...]]:
-    """nornir over the runbook's hosts (its filter, then ``--limit``), and their names sorted."""
+    """nornir over the runbook's hosts (its filter, then ``--limit``), and their names sorted.
+
+    ``only`` (``--rerun-failed``: the hosts that failed in a past run) keeps those of them.
+    """
     from acmerun.limit import select
 
     host_filter = compiled.inventory_filter()
@@ -81,8 +88,10 @@ def select_hosts(
         groups = {name: _groups_of(host) for name, host in nr.inventory.hosts.items()}
         chosen = set(select(limit, groups))
         nr = nr.filter(filter_func=lambda host: host.name in chosen)
+    if only is not None:
+        nr = only_hosts(nr, only)
     if not nr.inventory.hosts:
-        raise BadOptions(_nothing_selected(runbook, limit))
+        raise BadOptions(_nothing_selected(runbook, limit, rerun=only is not None))
     return nr, tuple(sorted(nr.inventory.hosts))
 
 
@@ -92,7 +101,7 @@ def only_hosts(nr: Nornir, names: Iterable[str]) -> Nornir:
     return nr.filter(filter_func=lambda host: host.name in wanted)
 
 
-def _nothing_selected(runbook: Runbook, limit: str | None) -> str:
+def _nothing_selected(runbook: Runbook, limit: str | None, *, rerun: bool = False) -> str:
     """Why a run has no host: a typo in a site name must not pass for a clean run."""
     spec = runbook.inventory
     shown = ", ".join(f"{k}={v!r}" for k, v in spec.options.items() if k != "url")
@@ -101,6 +110,8 @@ def _nothing_selected(runbook: Runbook, limit: str | None) -> str:
         parts.append("the runbook's filter")
     if limit is not None:
         parts.append(f"--limit {limit!r}")
+    if rerun:
+        parts.append("--rerun-failed (the hosts that failed or were unreachable)")
     return f"no host selected by {' and '.join(parts)}: check the names (site, device type, host)"
 
 

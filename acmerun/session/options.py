@@ -50,5 +50,12 @@ class RunOptions:
     #: a person at a terminal (the embedded lab may then be chosen when no inventory is
     #: configured); None: when standard input or output is a terminal
     interactive: bool | None = None
+    #: the history file (None: ``$ACMERUN_HISTORY``, else the state dir's history.sqlite)
+    history: Path | None = None
+    #: record nothing in the history
+    no_history: bool = False
+    #: run only the hosts that failed or were unreachable in this recorded run
+    #: ("": the runbook's last recorded run; None: every selected host)
+    rerun_failed: str | None = None
     #: the run's secrets: every output masks them
     secrets: Secrets = field(default_factory=Secrets.from_environment)

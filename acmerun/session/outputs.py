@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 
 from acmerun.errors import BadOptions
@@ -23,16 +24,49 @@ def check_report_paths(options: RunOptions) -> None:
     if report_dir is not None:
         folders.append(("--report-dir", report_dir))
     for option, folder in folders:
+        check_folder(option, folder)
+    _check_report_files(options)
+
+
+def check_folder(option: str, folder: Path, *, create: bool = True) -> None:
+    """``folder`` exists (created if ``create``) and can be written in; exit 5 if not."""
+    if create:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise BadOptions(f"{option}: cannot create {folder}: {exc.strerror or exc}") from exc
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise BadOptions(f"{option}: cannot write in {folder}")
-    _check_report_files(options)
+    elif not folder.is_dir():
+        raise BadOptions(f"{option}: no such folder {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise BadOptions(f"{option}: cannot write in {folder}")
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
+def check_output_file(
+    option: str, target: Path, inputs: Mapping[tuple[int, int], str]
+) -> tuple[int, int] | str:
+    """``target`` is a regular file (or new) and none of ``inputs`` (identity -> what it is).
+
+    Returns what identifies the file, to tell two outputs given the same file.
+    """
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise BadOptions(f"{option}: cannot use {target}: {exc.strerror or exc}") from exc
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        raise BadOptions(f"{option}: {target} is {kind}; name a file to write the report to")
+    if st is None:
+        return str(target.parent.resolve() / target.name)
+    key = (st.st_dev, st.st_ino)
+    if key in inputs:
+        raise BadOptions(f"{option}: {target} is {inputs[key]}; it would be overwritten")
+    return key
+
+
+def identity(path: Path) -> tuple[int, int] | None:
+    """The file's (device, inode), None when it cannot be stat'ed."""
     try:
         st = path.stat()
     except OSError:
@@ -44,7 +78,7 @@ def _check_report_files(options: RunOptions) -> None:
     """A report file is a regular file (or new), not an input of the run, not named twice."""
     inputs: dict[tuple[int, int], str] = {}
     for what, path in (("the runbook", options.runbook), ("the config file", options.config.path)):
-        ident = _identity(path) if path is not None else None
+        ident = identity(path) if path is not None else None
         if ident is not None:
             inputs.setdefault(ident, f"{what} {path}")
     seen: dict[tuple[int, int] | str, str] = {}
@@ -52,20 +86,7 @@ def _check_report_files(options: RunOptions) -> None:
     for option, target in targets:
         if target is None:
             continue
-        try:
-            st = target.stat()
-        except FileNotFoundError:
-            st = None
-        except OSError as exc:
-            raise BadOptions(f"{option}: cannot use {target}: {exc.strerror or exc}") from exc
-        if st is not None and not stat.S_ISREG(st.st_mode):
-            kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
-            raise BadOptions(f"{option}: {target} is {kind}; name a file to write the report to")
-        key: tuple[int, int] | str = (
-            (st.st_dev, st.st_ino) if st is not None else str(target.parent.resolve() / target.name)
-        )
-        if st is not None and key in inputs:
-            raise BadOptions(f"{option}: {target} is {inputs[key]}; it would be overwritten")
+        key = check_output_file(option, target, inputs)
         if key in seen:
             raise BadOptions(f"{option}: {target} is also given to {seen[key]}; use two files")
         seen[key] = option

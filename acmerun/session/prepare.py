@@ -6,6 +6,7 @@ problem it finds is raised here, before any device is touched.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from typing import TYPE_CHECKING
 
@@ -90,6 +91,12 @@ def prepare(
     runbook: Runbook, compiled: CompiledRunbook, options: RunOptions, stop: StopToken
 ) -> PreparedRun:
     """The run ready to execute: target, nornir, every selected host and its group."""
+    rerun: frozenset[str] | None = None
+    if options.rerun_failed is not None:
+        from acmerun.session.history import rerun_selection
+
+        rerun_id, rerun = rerun_selection(options)
+        options = dataclasses.replace(options, rerun_failed=rerun_id)
     source = inventory_source(runbook, options)
     try:
         runner = runner_settings(runbook, options)
@@ -106,7 +113,7 @@ def prepare(
             credentials=login,
             secrets=options.secrets,
         )
-        nr, selected = select_hosts(nr, runbook, compiled, options.limit)
+        nr, selected = select_hosts(nr, runbook, compiled, options.limit, only=rerun)
         hosts = nr.inventory.hosts
         groups.update((name, compiled.group_of(hosts[name])) for name in selected)
         report_dir = resolve("report_dir", settings_inputs(runbook, options)).value

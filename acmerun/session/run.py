@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TextIO
 
-from acmerun.errors import BadOptions, ExitCode
+from acmerun.errors import BadOptions, ExitCode, ReportNotWritten
 from acmerun.lock import RunbookLock
 from acmerun.logs import run_logging
 from acmerun.outcome import NotRunKind, RunOutcome
 from acmerun.secrets import printable
 from acmerun.session.exit import exit_code
+from acmerun.session.history import remember
 from acmerun.session.options import RunOptions
 from acmerun.session.outputs import check_report_paths
 from acmerun.session.prepare import compile_for, prepare
@@ -78,12 +79,12 @@ def execute(
         with RunbookLock(options.runbook, wait=options.wait_lock):
             run = prepare(runbook, compiled, options, stop)
             try:
-                return _run(run, executor, out)
+                return _run(run, executor, out, err)
             finally:
                 _stop_lab(run, err)
 
 
-def _run(run: PreparedRun, executor: Executor | None, out: TextIO) -> RunResult:
+def _run(run: PreparedRun, executor: Executor | None, out: TextIO, err: TextIO) -> RunResult:
     options = run.options
     if not options.quiet:
         print(run.secrets.mask(run.target), file=out, flush=True)
@@ -120,7 +121,12 @@ def _run(run: PreparedRun, executor: Executor | None, out: TextIO) -> RunResult:
         host = hosts[name]
         logger.info("host %s: %s%s", name, host.status, f": {host.error}" if host.error else "")
     logger.info("run of %s ended: %s, exit code %d", options.runbook, outcome.totals(), code)
-    report(outcome, code, options, run.reports, run.secrets, out)
+    try:
+        report(outcome, code, options, run.reports, run.secrets, out)
+    except ReportNotWritten as exc:
+        remember(run, outcome, int(exc.exit_code), err)
+        raise
+    remember(run, outcome, code, err)
     return RunResult(code, outcome, abandoned=run.stop.abandoned)
 
 
