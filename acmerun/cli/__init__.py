@@ -32,6 +32,16 @@ from acmerun.secrets import Secrets
 _LAZY_COMMANDS = {
     "lab": ("acmerun.cli.lab", "lab", "Run the AcmeOS lab: a simulated fleet on loopback."),
     "show": ("acmerun.cli.show", "show", "Render a past run (a JSON report) as an HTML report."),
+    "plan": (
+        "acmerun.cli.plan",
+        "plan_command",
+        "Write what a runbook would change to a plan file.",
+    ),
+    "apply": (
+        "acmerun.cli.plan",
+        "apply_command",
+        "Apply a plan: exactly its changes, on its hosts.",
+    ),
 }
 
 

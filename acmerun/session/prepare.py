@@ -9,10 +9,10 @@ from __future__ import annotations
 import difflib
 from typing import TYPE_CHECKING
 
-from acmerun.errors import BadOptions
+from acmerun.errors import BadOptions, Refused
 from acmerun.runbook.compiler import CompiledRunbook, compile_runbook
 from acmerun.runbook.model import Runbook
-from acmerun.session.inventory import init_nornir, select_hosts
+from acmerun.session.inventory import init_nornir, only_hosts, select_hosts
 from acmerun.session.options import RunOptions
 from acmerun.session.record import PreparedRun, ReportTargets, RunnerSettings
 from acmerun.session.runid import new_run_id
@@ -33,6 +33,7 @@ def compile_for(runbook: Runbook, options: RunOptions, stop: StopToken) -> Compi
         tags=options.tags,
         skip_tags=options.skip_tags,
         stop=stop,
+        guard=options.guard,
     )
 
 
@@ -107,6 +108,14 @@ def prepare(
             secrets=options.secrets,
         )
         nr, selected = select_hosts(nr, runbook, compiled, options.limit)
+        if options.only_hosts is not None:
+            nr = only_hosts(nr, options.only_hosts)
+            selected = tuple(sorted(nr.inventory.hosts))
+            if not selected:
+                raise Refused(
+                    f"none of the {len(options.only_hosts)} hosts to run is in the inventory "
+                    "any more (or selected by the runbook's filter and --limit)"
+                )
         hosts = nr.inventory.hosts
         groups.update((name, compiled.group_of(hosts[name])) for name in selected)
         report_dir = resolve("report_dir", settings_inputs(runbook, options)).value
