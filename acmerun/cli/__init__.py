@@ -126,8 +126,8 @@ def cli() -> None:
     acmerun validate runbooks/     checks runbooks, every error with file:line:column
 
     Exit codes: 0 ok, 2 a host failed, 3 a host unreachable, 4 runbook invalid,
-    5 bad options, 6 changes pending (--check --detailed-exitcode), 7 runbook
-    locked by another run, 99 interrupted, 250 unexpected error.
+    5 bad options, 6 changes pending (--check --detailed-exitcode, plan), 7 runbook
+    locked by another run, 8 refused (apply), 99 interrupted, 250 unexpected error.
     """
 
 
