@@ -72,6 +72,19 @@ def check_runbook(plan: Mapping[str, Any], runbook: Path) -> None:
             f"runbook {runbook} changed since the plan (sha256 {now[:12]}, "
             f"planned from {recorded[:12]}): make a new plan"
         )
+    for included in plan["runbook"]["includes"]:
+        path = Path(included["path"])
+        try:
+            now = file_sha256(path)
+        except OSError as exc:
+            raise Refused(
+                f"{path}, included by runbook {runbook}: cannot read it: {exc.strerror or exc}"
+            ) from None
+        if now != included["sha256"]:
+            raise Refused(
+                f"{path}, included by runbook {runbook}, changed since the plan (sha256 "
+                f"{now[:12]}, planned from {included['sha256'][:12]}): make a new plan"
+            )
 
 
 def _shown(value: Any) -> str:

@@ -56,6 +56,13 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def runbook_files(runbook: Path, steps: Any) -> list[dict[str, str]]:
+    """The files the runbook includes (every step's file but its own), each with its sha256."""
+    files = {Path(s.location.rsplit(":", 2)[0]).resolve() for s in steps if s.location}
+    files.discard(runbook.resolve())
+    return [{"path": str(f), "sha256": file_sha256(f)} for f in sorted(files)]
+
+
 def is_secret(name: str, value: Any, secrets: Secrets) -> bool:
     """True for an ``-e`` value a plan never holds: a secret-looking name, or a known secret."""
     text = json.dumps(value, sort_keys=True, default=str)
@@ -132,6 +139,7 @@ def build(
     outcome: RunOutcome,
     *,
     runbook: Path,
+    includes: list[dict[str, str]],
     options: Mapping[str, Any],
     extra_vars: Mapping[str, Any],
     secrets: Secrets,
@@ -156,7 +164,7 @@ def build(
         "run_id": outcome.run_id,
         "created": _iso(outcome.started),
         "acmerun_version": __version__,
-        "runbook": {"path": str(runbook), "sha256": file_sha256(runbook)},
+        "runbook": {"path": str(runbook), "sha256": file_sha256(runbook), "includes": includes},
         "name": outcome.name,
         "target": outcome.target,
         "options": {

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from acmerun.errors import BadOptions, ExitCode
 from acmerun.plan.check import check_age, check_options, check_runbook, max_age
-from acmerun.plan.document import build, load
+from acmerun.plan.document import build, load, runbook_files
 from acmerun.plan.state import applying_guard, planning_guard
 from acmerun.plan.summary import pending, summary_lines
 from acmerun.session.options import RunOptions
@@ -84,9 +84,13 @@ def make_plan(
     if result.outcome is None or result.exit_code == ExitCode.INTERRUPTED:
         return result.exit_code
     outcome = result.outcome
+    from acmerun.runbook.loader import load_runbook
+
+    steps = load_runbook(str(runbook), options.extra_vars).all_steps()
     plan = build(
         outcome,
         runbook=runbook,
+        includes=runbook_files(runbook, steps),
         options=_plan_options(options),
         extra_vars=options.extra_vars,
         secrets=options.secrets,

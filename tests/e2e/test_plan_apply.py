@@ -125,8 +125,19 @@ def test_a_runbook_edited_after_planning_makes_apply_refuse_the_whole_plan(
     labs: list[processes.LabProcess], tmp_path: Path
 ) -> None:
     lab = start(labs, tmp_path)
-    (tmp_path / "up.yml").write_text(RUNBOOK)
+    (tmp_path / "up.yml").write_text(RUNBOOK + "  - include: checks.yml\n")
+    checks = "- task: acmeos.get_version\n"
+    (tmp_path / "checks.yml").write_text(checks)
     planned = plan(lab, tmp_path)
+    assert planned["runbook"]["includes"][0]["path"] == str(tmp_path / "checks.yml")
+    (tmp_path / "checks.yml").write_text(checks + "- task: acmeos.get_cpu_ram\n")
+    edited = acmerun(lab, tmp_path, "apply", "p.json")
+    assert edited.returncode == 8
+    assert one_error_line(edited).startswith(
+        f"acmerun: error: {tmp_path / 'checks.yml'}, included by runbook "
+        f"{tmp_path / 'up.yml'}, changed since the plan (sha256 "
+    )
+    (tmp_path / "checks.yml").write_text(checks)
     (tmp_path / "up.yml").write_text(RUNBOOK.replace("9.0.0", "9.0.1"))
     before = (tmp_path / "p.json").read_bytes()
     run = acmerun(lab, tmp_path, "apply", "p.json")
