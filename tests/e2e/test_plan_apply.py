@@ -229,3 +229,27 @@ def test_a_file_that_is_not_a_plan_is_exit_5_and_one_line(
     )
     assert run.returncode == 5
     assert one_error_line(run).startswith(f"acmerun: error: p.json: {expected}")
+
+
+def test_a_host_unreachable_while_planning_is_not_planned_and_apply_leaves_it(
+    labs: list[processes.LabProcess], tmp_path: Path
+) -> None:
+    lab = processes.start_lab("--dead", "leaf00.earth", cwd=tmp_path, leaves=2)
+    labs.append(lab)
+    (tmp_path / "up.yml").write_text(RUNBOOK)
+    run = acmerun(lab, tmp_path, "plan", "up.yml", "-o", "p.json")
+    assert run.returncode == 3, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    planned = json.loads((tmp_path / "p.json").read_text())
+    jsonschema.Draft202012Validator(schema()).validate(planned)
+    dead = planned["hosts"]["leaf00.earth"]
+    assert dead["status"] == "unreachable" and dead["state"] is None
+    assert "7 hosts to change, 0 hosts with nothing to change, 1 host not planned" in run.stdout
+    assert any(
+        line.startswith("  not planned: leaf00.earth: unreachable: ")
+        for line in run.stdout.splitlines()
+    ), run.stdout
+    applied = acmerun(lab, tmp_path, "apply", "p.json", "--report", "r.json")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "leaf00.earth" not in json.loads((tmp_path / "r.json").read_text())["hosts"]
+    assert len(installs(lab)) == 7
