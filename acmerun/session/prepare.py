@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 def compile_for(runbook: Runbook, options: RunOptions, stop: StopToken) -> CompiledRunbook:
     """The runbook compiled with the options' variables and tags; the tags checked."""
     check_tags(runbook, options.tags, options.skip_tags)
+    if options.cluster is not None and (options.guard is not None or options.only_hosts):
+        raise BadOptions("a plan is made and applied on local threads: --cluster is not for it")
     return compile_runbook(
         runbook,
         extra_vars=dict(options.extra_vars),

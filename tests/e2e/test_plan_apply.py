@@ -203,8 +203,15 @@ def test_a_stale_plan_is_refused_and_a_plan_with_nothing_to_change_exits_0(
     assert installs(lab) == []
     applied = acmerun(lab, tmp_path, "apply", "p.json", "-q")
     assert applied.returncode == 0, applied.stdout + applied.stderr
+    # a symlink at -o is replaced by the plan, the file it named is left alone
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "keep.txt").write_text("keep")
+    (tmp_path / "again.json").symlink_to(tmp_path / "elsewhere" / "keep.txt")
     again = acmerun(lab, tmp_path, "plan", "up.yml", "-o", "again.json")
     assert again.returncode == 0, again.stdout + again.stderr
+    assert (tmp_path / "elsewhere" / "keep.txt").read_text() == "keep"
+    assert not (tmp_path / "again.json").is_symlink()
+    assert (tmp_path / "again.json").stat().st_mode & 0o777 == 0o640
     assert f"0 hosts to change, {FLEET} hosts with nothing to change" in again.stdout
     nothing = acmerun(lab, tmp_path, "apply", "again.json")
     assert nothing.returncode == 0
@@ -253,3 +260,21 @@ def test_a_host_unreachable_while_planning_is_not_planned_and_apply_leaves_it(
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert "leaf00.earth" not in json.loads((tmp_path / "r.json").read_text())["hosts"]
     assert len(installs(lab)) == 7
+
+
+def test_a_plan_path_that_cannot_be_written_is_exit_5_before_any_device_is_touched(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "up.yml").write_text(RUNBOOK)
+    (tmp_path / "adir").mkdir()
+    run = processes.run_acmerun(
+        "plan", "up.yml", "-o", "adir", env=processes.environment(), cwd=tmp_path, timeout=60
+    )
+    assert run.returncode == 5
+    assert "'adir' is a directory" in one_error_line(run)
+    (tmp_path / "afile").write_text("")
+    unwritable = processes.run_acmerun(
+        "plan", "up.yml", "-o", "afile/sub/p.json", env=processes.environment(), cwd=tmp_path
+    )
+    assert unwritable.returncode == 5
+    assert one_error_line(unwritable).startswith("acmerun: error: -o: cannot create afile/sub")
