@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -105,6 +106,16 @@ def _running(fn: F) -> F:
     return fn
 
 
+def _ended(result: Any) -> int:
+    """The exit code; after a second signal, exit now (hosts may still be in flight)."""
+    if result.abandoned:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(result.exit_code)
+    return int(result.exit_code)
+
+
 def _base(runbook: Path, **kw: Any) -> Any:
     """A RunOptions with the options every plan and apply take."""
     from acmerun.config import load_config
@@ -164,7 +175,7 @@ def plan_command(
         progress=sys.stdout.isatty(),
         **running,
     )
-    return make_plan(options, output)
+    return _ended(make_plan(options, output))
 
 
 @click.command("apply", context_settings=CONTEXT)
@@ -239,4 +250,4 @@ def apply_command(
         "lab": lab,
     }
     options = _base(plan, html=html_file, **running)
-    return apply_plan(plan, given, options, max_plan_age).exit_code
+    return _ended(apply_plan(plan, given, options, max_plan_age))

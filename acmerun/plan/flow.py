@@ -61,7 +61,7 @@ def _plan_options(options: RunOptions) -> dict[str, Any]:
 
 def make_plan(
     options: RunOptions, output: Path | None, out: TextIO | None = None, err: TextIO | None = None
-) -> int:
+) -> RunResult:
     """Run ``options``' runbook in check mode and write its plan; 0 nothing to change, 6 changes.
 
     A failed or unreachable host is in the plan as not planned (apply leaves it), and
@@ -82,7 +82,7 @@ def make_plan(
     check_plan_path(output, options)
     result = execute(options, out, err)
     if result.outcome is None or result.exit_code == ExitCode.INTERRUPTED:
-        return result.exit_code
+        return result
     outcome = result.outcome
     from acmerun.runbook.loader import load_runbook
 
@@ -105,9 +105,10 @@ def make_plan(
     for line in summary_lines(plan):
         print(options.secrets.mask(line), file=out)
     print(f"plan written to {written}; apply it with: acmerun apply {written}", file=out)
-    if result.exit_code in (ExitCode.HOST_FAILED, ExitCode.HOST_UNREACHABLE):
-        return result.exit_code
-    return int(ExitCode.CHANGES_PENDING if pending(plan) else ExitCode.OK)
+    code = result.exit_code
+    if code not in (ExitCode.HOST_FAILED, ExitCode.HOST_UNREACHABLE):
+        code = int(ExitCode.CHANGES_PENDING if pending(plan) else ExitCode.OK)
+    return RunResult(code, outcome, abandoned=result.abandoned)
 
 
 def apply_plan(
