@@ -38,7 +38,7 @@ def summary_lines(plan: Mapping[str, Any]) -> list[str]:
     )
     for key, names in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         lines.append(f"  {_hosts(len(names))}: {printable(key[0])}")
-        lines.extend(f"    {' ' * len(_hosts(len(names)))}  {printable(k)}" for k in key[1:])
+        lines.extend(f"  {' ' * len(_hosts(len(names)))}  {printable(k)}" for k in key[1:])
         named = ", ".join(printable(n) for n in names[:_NAMED])
         more = f" and {len(names) - _NAMED} more" if len(names) > _NAMED else ""
         lines.append(f"    ({named}{more})")
