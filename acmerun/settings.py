@@ -12,6 +12,8 @@
                    the config file's auth_failure_limit, the default (3; 0: no limit)
     history        --history, $ACMERUN_HISTORY, the default (<state dir>/history.sqlite;
                    --no-history: none)
+    plan_max_age   --max-plan-age, $ACMERUN_PLAN_MAX_AGE, the default (24h): the oldest
+                   plan ``acmerun apply`` runs
 
 Credentials an inventory gives a host (host, group or defaults) always win over
 these: the table says what acmerun fills in where the inventory is silent.
@@ -31,6 +33,10 @@ from acmerun.defaults import DEFAULT_AUTH_FAILURE_LIMIT, DEFAULT_WORKERS
 #: the environment variable naming the history file, and the file's name in the state dir
 HISTORY_ENV = "ACMERUN_HISTORY"
 HISTORY_FILE = "history.sqlite"
+#: the oldest plan ``acmerun apply`` runs by default
+DEFAULT_PLAN_MAX_AGE = "24h"
+#: the environment variable of ``plan_max_age``
+PLAN_MAX_AGE_ENV = "ACMERUN_PLAN_MAX_AGE"
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,11 @@ SETTINGS: dict[str, tuple[Source, ...]] = {
         Source("the runbook's strategy.auth_failure_limit", lambda i: i.runbook_auth_failure_limit),
         Source("the config file's auth_failure_limit", lambda i: i.config.auth_failure_limit),
         Source("the default", lambda i: DEFAULT_AUTH_FAILURE_LIMIT),
+    ),
+    "plan_max_age": (
+        Source("--max-plan-age", lambda i: i.options.get("plan_max_age")),
+        Source(f"${PLAN_MAX_AGE_ENV}", lambda i: i.environ.get(PLAN_MAX_AGE_ENV)),
+        Source("the default", lambda i: DEFAULT_PLAN_MAX_AGE),
     ),
     "report_dir": (
         Source("--report-dir", lambda i: i.options.get("report_dir")),

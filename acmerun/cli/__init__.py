@@ -34,6 +34,16 @@ _LAZY_COMMANDS = {
     "lab": ("acmerun.cli.lab", "lab", "Run the AcmeOS lab: a simulated fleet on loopback."),
     "history": ("acmerun.cli.history", "history_command", "List the runs recorded, newest first."),
     "show": ("acmerun.cli.show", "show", "Show a past run (a run id or a JSON report)."),
+    "plan": (
+        "acmerun.cli.plan",
+        "plan_command",
+        "Write what a runbook would change to a plan file.",
+    ),
+    "apply": (
+        "acmerun.cli.plan",
+        "apply_command",
+        "Apply a plan: exactly its changes, on its hosts.",
+    ),
 }
 
 
@@ -118,8 +128,8 @@ def cli() -> None:
     acmerun validate runbooks/     checks runbooks, every error with file:line:column
 
     Exit codes: 0 ok, 2 a host failed, 3 a host unreachable, 4 runbook invalid,
-    5 bad options, 6 changes pending (--check --detailed-exitcode), 7 runbook
-    locked by another run, 99 interrupted, 250 unexpected error.
+    5 bad options, 6 changes pending (--check --detailed-exitcode, plan), 7 runbook
+    locked by another run, 8 refused (apply), 99 interrupted, 250 unexpected error.
     """
 
 

@@ -20,7 +20,8 @@ from nornir.core.task import Result, Task
 from acmerun.errors import RunbookInvalid
 from acmerun.outcome import HostOutcome, Status
 from acmerun.results import attach
-from acmerun.runbook.execute import CompiledStep, HostRun, Ran, worst
+from acmerun.runbook.execute import CompiledStep, HostRun, Ran, not_reached, worst
+from acmerun.runbook.guard import HostGuard
 from acmerun.runbook.model import Runbook, Step
 from acmerun.runbook.once import OnceSlots
 from acmerun.runbook.tasks import TaskNotFound, checks_safely, resolve
@@ -156,8 +157,12 @@ class CompiledRunbook:
         steps: Sequence[CompiledStep],
         extra_vars: Mapping[str, Any],
         stop: StopToken | None = None,
+        guard: HostGuard | None = None,
     ) -> None:
         self.runbook = runbook
+        #: a step run first on every host, whose verdict may leave the host untouched
+        self.guard = guard
+        self._guard_step = guard.compiled() if guard is not None else None
         self.extra_vars = dict(extra_vars)
         #: the run's stop token: on an interrupt, no host starts a further step
         self.stop = stop if stop is not None else StopToken()
@@ -218,10 +223,12 @@ class CompiledRunbook:
         run = HostRun(task, variables, self.extra_vars, self.stop)
         run.once = self._once
         try:
-            ran = run.run_steps(task, self._steps)
+            ran, held = self._guarded(task, run)
         finally:
             # end the host's sessions now: a fleet of 10,000 must not hold 10,000 sockets
             run.close_connections()
+        if held is not None:
+            return ran, Status.SKIPPED, held
         status = _host_status(ran)
         error = None
         stopped = next((r for r in ran if r.stop and r.outcome.error), None)
@@ -230,6 +237,22 @@ class CompiledRunbook:
         elif status is Status.INTERRUPTED:
             error = "interrupted before every step ran"
         return ran, status, error
+
+    def _guarded(self, task: Task, run: HostRun) -> tuple[list[Ran], str | None]:
+        """The steps, after the guard's (if any); the guard's reason when it held the host."""
+        if self.guard is None or self._guard_step is None:
+            return run.run_steps(task, self._steps), None
+        first = run.run_step(task, self._guard_step)
+        if first.stop:
+            how = "was unreachable" if first.counts is Status.UNREACHABLE else "failed"
+            why = f"not run: {first.outcome.name} {how}"
+            rest = [Ran(not_reached(cs, Status.SKIPPED, why), Status.OK) for cs in self._steps]
+            return [first, *rest], None
+        reason = self.guard.verdict(task.host.name, run.value)
+        if reason is None:
+            return [first, *run.run_steps(task, self._steps)], None
+        held = [Ran(not_reached(cs, Status.SKIPPED, reason), Status.OK) for cs in self._steps]
+        return [first, *held], reason
 
     def inventory_filter(self) -> F_BASE | None:
         """The runbook's ``inventory.filter`` as a nornir filter (None when it has none)."""
@@ -283,13 +306,17 @@ def compile_runbook(
     tags: Sequence[str] = (),
     skip_tags: Sequence[str] = (),
     stop: StopToken | None = None,
+    guard: HostGuard | None = None,
 ) -> CompiledRunbook:
-    """The runbook ready to run: the steps ``tags`` and ``skip_tags`` select, compiled."""
+    """The runbook ready to run: the steps ``tags`` and ``skip_tags`` select, compiled.
+
+    ``guard``: a step run first on every host that may leave the host untouched.
+    """
     steps = select_steps(runbook, tags, skip_tags)
     given = dict(extra_vars or {})
     if is_template(runbook.name):
         runbook = dataclasses.replace(runbook, name=_title(runbook, given))
-    return CompiledRunbook(runbook, [_compile_step(s) for s in steps], given, stop)
+    return CompiledRunbook(runbook, [_compile_step(s) for s in steps], given, stop, guard)
 
 
 def _title(runbook: Runbook, extra_vars: Mapping[str, Any]) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from acmerun.config import Config
+from acmerun.runbook.guard import HostGuard
 from acmerun.secrets import Secrets
 
 
@@ -57,5 +58,9 @@ class RunOptions:
     #: run only the hosts that failed or were unreachable in this recorded run
     #: ("": the runbook's last recorded run; None: every selected host)
     rerun_failed: str | None = None
+    #: a step run first on every host that may leave it untouched (``acmerun plan``, ``apply``)
+    guard: HostGuard | None = None
+    #: run only these of the selected hosts (``acmerun apply``: the plan's); None: all of them
+    only_hosts: tuple[str, ...] | None = None
     #: the run's secrets: every output masks them
     secrets: Secrets = field(default_factory=Secrets.from_environment)

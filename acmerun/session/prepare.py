@@ -10,10 +10,10 @@ import dataclasses
 import difflib
 from typing import TYPE_CHECKING
 
-from acmerun.errors import BadOptions
+from acmerun.errors import BadOptions, Refused
 from acmerun.runbook.compiler import CompiledRunbook, compile_runbook
 from acmerun.runbook.model import Runbook
-from acmerun.session.inventory import init_nornir, select_hosts
+from acmerun.session.inventory import init_nornir, only_hosts, select_hosts
 from acmerun.session.options import RunOptions
 from acmerun.session.record import PreparedRun, ReportTargets, RunnerSettings
 from acmerun.session.runid import new_run_id
@@ -28,12 +28,15 @@ if TYPE_CHECKING:
 def compile_for(runbook: Runbook, options: RunOptions, stop: StopToken) -> CompiledRunbook:
     """The runbook compiled with the options' variables and tags; the tags checked."""
     check_tags(runbook, options.tags, options.skip_tags)
+    if options.cluster is not None and (options.guard is not None or options.only_hosts):
+        raise BadOptions("a plan is made and applied on local threads: --cluster is not for it")
     return compile_runbook(
         runbook,
         extra_vars=dict(options.extra_vars),
         tags=options.tags,
         skip_tags=options.skip_tags,
         stop=stop,
+        guard=options.guard,
     )
 
 
@@ -114,6 +117,14 @@ def prepare(
             secrets=options.secrets,
         )
         nr, selected = select_hosts(nr, runbook, compiled, options.limit, only=rerun)
+        if options.only_hosts is not None:
+            nr = only_hosts(nr, options.only_hosts)
+            selected = tuple(sorted(nr.inventory.hosts))
+            if not selected:
+                raise Refused(
+                    f"none of the {len(options.only_hosts)} hosts to run is in the inventory "
+                    "any more (or selected by the runbook's filter and --limit)"
+                )
         hosts = nr.inventory.hosts
         groups.update((name, compiled.group_of(hosts[name])) for name in selected)
         report_dir = resolve("report_dir", settings_inputs(runbook, options)).value
