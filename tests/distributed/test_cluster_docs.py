@@ -37,6 +37,7 @@ def blocks() -> list[list[list[str]]]:
     ]
 
 
+@pytest.mark.timeout(600)  # five processes to start, on a loaded machine
 def test_the_scheduler_workers_and_run_of_the_page_work_as_it_says(
     start_lab: Callable[..., str], tmp_path: Path
 ) -> None:
