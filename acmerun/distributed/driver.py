@@ -8,10 +8,9 @@ What holds under faults:
 
 - A host's result is the first one that reached the driver: shards stream hosts
   as they finish, so a worker that dies keeps the hosts it finished.
-- A worker that dies mid-shard: Dask runs the shard again on another worker
-  (the scheduler's ``allowed-failures``, 3 by default); once that is exhausted
-  (``KilledWorker``), or when the task fails on the worker, every host of the
-  shard that has no result is ``unreachable`` with the reason.
+- A worker that dies mid-shard: the shard is submitted again with its hosts that
+  have no result (``recover.py``), while a worker is left; when it cannot be, or
+  the task fails on the worker, those hosts are ``unreachable`` with the reason.
 - ``max_fail_percentage`` counts failed and unreachable hosts over the whole
   run: once it is crossed, shards not started yet never start (their hosts are
   ``skipped`` with the reason), and shards in flight start no new host within
@@ -32,6 +31,7 @@ process: the progress count and each host's lines come from there.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import queue
@@ -44,6 +44,7 @@ from typing import Any, TextIO
 from acmerun.acmeos.defaults import PASSWORD_ENV, USERNAME_ENV
 from acmerun.defaults import INVENTORY_PLUGIN
 from acmerun.distributed import ClusterAddress, require_distributed
+from acmerun.distributed.recover import RERUN, Recovery
 from acmerun.distributed.shards import Shard, host_values, plan_shards
 from acmerun.distributed.terminal import Terminal, Terminals, plain_lines
 from acmerun.distributed.worker import (
@@ -218,7 +219,8 @@ class _ClusterRun:
         advertised = _advertised(self.client)
         from acmerun.distributed.worker import run_shard
 
-        waiting = list(zip(self.shards, self.specs, strict=True))
+        waiting = self.waiting = list(zip(self.shards, self.specs, strict=True))
+        self.recovery = Recovery(self.dask, self.client)
         pending: dict[Any, tuple[Shard, ShardSpec]] = {}
         capacity = _Capacity(self.client)
         numbers = itertools.count()
@@ -226,10 +228,12 @@ class _ClusterRun:
         def submit() -> None:
             while waiting and self.halted is None and len(pending) < capacity.threads():
                 shard, spec = waiting.pop(0)
+                key = f"acmerun-shard-{run_id}-{next(numbers)}"
+                self.recovery.submitted(key)
                 future = self.client.submit(
                     run_shard,
                     spec,
-                    key=f"acmerun-shard-{run_id}-{next(numbers)}",
+                    key=key,
                     resources=shard.resources(advertised) or None,
                     priority=len(shard.hosts),
                     pure=False,
@@ -253,14 +257,15 @@ class _ClusterRun:
                     self.stop.request(reason)
                     self._halt(reason)
                 submit()
-            for shard, _ in waiting:
+            for shard, spec in waiting:
                 self.fate[shard.name] = self.halted or NotRun.interrupted()
-                self.say(f"shard {shard.name}: {len(shard.hosts)} hosts not started")
+                self.say(f"shard {shard.name}: {len(spec.hosts)} hosts not started")
             self._drain(wait=False)
         finally:
             with suppress(Exception):
                 self.client.unsubscribe_topic(topic(run_id))
             if not pending:  # an abandoned shard may still read them
+                self.recovery.close()
                 with suppress(Exception):
                     self._why.delete()
                     self._stop_event.clear()
@@ -309,6 +314,8 @@ class _ClusterRun:
         try:
             result = future.result()
         except self.dask.KilledWorker as exc:
+            if self._again(shard, spec):
+                return
             reason = f"shard {shard.name} lost: the workers running it died ({exc})"
             self.fate[shard.name] = NotRun(NotRunKind.LOST, detail=reason)
             self.say(f"shard {shard.name}: lost after {len(attempts)} attempts on dying workers")
@@ -320,6 +327,10 @@ class _ClusterRun:
             self.fate[shard.name] = NotRun(NotRunKind.LOST, detail=reason)
             self.say(f"shard {shard.name}: {reason}")
             return
+        if result.get(RERUN):  # Dask ran it again after its worker died
+            if not self._again(shard, spec):
+                self.fate[shard.name] = NotRun(NotRunKind.LOST, detail=f"shard {shard.name} lost")
+            return
         for level, line in result.get("logs", ()):
             logger.log(level, "worker %s: %s", result["worker"], line)
         self._keep(result["hosts"])
@@ -330,6 +341,19 @@ class _ClusterRun:
             f"shard {shard.name}: {len(shard.hosts)} hosts in {result['duration']:.1f} s"
             f" on {result['worker']}{retried}"
         )
+
+    def _again(self, shard: Shard, spec: ShardSpec) -> bool:
+        """The shard's worker died: submit it again for its hosts without a result."""
+        self._drain(wait=False)  # the hosts the lost worker sent before it died
+        attempts = self.started.get(shard.name, [])
+        alive = len(_workers(self.client))
+        left, notice = self.recovery.again(
+            shard.name, spec.hosts, self.results, attempts[-1] if attempts else None, alive
+        )
+        self.say(notice)
+        if left:
+            self.waiting.insert(0, (shard, dataclasses.replace(spec, hosts=left)))
+        return bool(left)
 
     def _outcomes(self) -> dict[str, HostOutcome]:
         found: dict[str, HostOutcome] = {}

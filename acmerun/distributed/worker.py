@@ -10,8 +10,9 @@ reason goes onto the shard's stop token, which stops the shard's runner (and, fo
 interrupt, its steps) as it stops a local run.
 
 A shard task is idempotent as far as acmerun goes (its steps are: an upgrade to
-the version a device already runs changes nothing), so Dask may run it again on
-another worker when the first one dies.
+the version a device already runs changes nothing). When Dask runs a task again
+after its worker died, the task returns at once (``recover.first_run``): the driver
+submits the shard again with only its hosts that have no result.
 """
 
 from __future__ import annotations
@@ -106,11 +107,14 @@ def stop_names(run_id: str) -> tuple[str, str]:
 def run_shard(spec: ShardSpec) -> dict[str, Any]:
     """Run the shard's hosts; ``{"shard", "attempt", "worker", "duration", "hosts"}``."""
     from acmerun.distributed import require_distributed
+    from acmerun.distributed.recover import RERUN, first_run
 
     dask = require_distributed()
     worker = dask.get_worker()
     attempt = uuid.uuid4().hex[:8]
     header = {"shard": spec.shard, "attempt": attempt, "worker": worker.address}
+    if not first_run(dask, worker.get_current_task()):  # its worker died: the driver decides
+        return {**header, RERUN: True, "duration": 0.0, "hosts": {}, "logs": []}
     worker.log_event(spec.topic, {"kind": "started", **header})
     started = time.monotonic()
     event, why = stop_names(spec.run_id)

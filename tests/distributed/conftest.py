@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support import processes
 from tests.support.credentials import LAB_PASSWORD, LAB_USERNAME
+from tests.support.dask_cluster import DaskCluster
 
 #: what a worker of a tcp:// cluster finds in its environment
 WORKER_CREDENTIALS = {"ACMEOS_USERNAME": LAB_USERNAME, "ACMEOS_PASSWORD": LAB_PASSWORD}
@@ -43,3 +45,26 @@ def cluster() -> Iterator[Any]:
         distributed.Client(local) as client,
     ):
         yield client
+
+
+@pytest.fixture
+def dask_processes(tmp_path: Path) -> Iterator[Callable[..., DaskCluster]]:
+    """``dask_processes(workers=2)``: ``dask scheduler`` and ``dask worker`` processes.
+
+    The workers log in with the test credentials from their own environment;
+    ``scheduler_env`` adds to the scheduler's (``DASK_DISTRIBUTED__...`` settings).
+    Every process started is stopped after the test.
+    """
+    pytest.importorskip("distributed", reason="Dask distributed is not installed")
+    started: list[DaskCluster] = []
+
+    def start(workers: int = 2, **scheduler_env: str) -> DaskCluster:
+        folder = tmp_path / f"dask-{len(started) + 1}"
+        started.append(DaskCluster.start(folder, processes.environment(**scheduler_env)))
+        for _ in range(workers):
+            started[-1].add_worker(processes.environment(**WORKER_CREDENTIALS))
+        return started[-1]
+
+    yield start
+    for cluster in started:
+        cluster.stop()

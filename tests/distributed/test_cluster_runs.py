@@ -129,7 +129,7 @@ def test_a_shard_runs_on_the_worker_offering_its_resource(
         stderr=subprocess.DEVNULL,
     )
     try:
-        cluster.wait_for_workers(3, timeout=30)
+        cluster.wait_for_workers(3, timeout=120)
         workers = cluster.scheduler_info()["workers"]
         mars_worker = next(a for a, w in workers.items() if w.get("resources"))
         runbook = write_runbook(tmp_path, AUDIT)

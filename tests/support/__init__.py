@@ -4,6 +4,7 @@
 lab processes, their output recorded for the secret scan), ``gate`` (a barrier
 between a test and the hosts of a run in another process), ``watch`` (wait for a
 file to be created), ``terminal`` (what a terminal shows after some output),
-``cluster`` (runbooks and reports of the cluster tests), ``fuzz`` (strategies for
+``cluster`` (runbooks and reports of the cluster tests), ``dask_cluster`` (``dask
+scheduler`` and ``dask worker`` processes), ``fuzz`` (strategies for
 broken runbooks).
 """
