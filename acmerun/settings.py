@@ -10,6 +10,8 @@
     report_dir     --report-dir, the config file's report_dir
     auth_failure_limit  --auth-failure-limit, the runbook's strategy.auth_failure_limit,
                    the config file's auth_failure_limit, the default (3; 0: no limit)
+    connect_rate   --connect-rate, the runbook's strategy.connect_rate, the config file's
+                   connect_rate (none: logins are not rate-limited)
 
 Credentials an inventory gives a host (host, group or defaults) always win over
 these: the table says what acmerun fills in where the inventory is silent.
@@ -38,6 +40,8 @@ class Inputs:
     runbook_workers: int | None = None
     #: the runbook's strategy.auth_failure_limit
     runbook_auth_failure_limit: int | None = None
+    #: the runbook's strategy.connect_rate
+    runbook_connect_rate: int | None = None
     environ: Mapping[str, str] = field(default_factory=dict)
     config: Config = field(default_factory=Config)
 
@@ -91,6 +95,11 @@ SETTINGS: dict[str, tuple[Source, ...]] = {
         Source("the runbook's strategy.auth_failure_limit", lambda i: i.runbook_auth_failure_limit),
         Source("the config file's auth_failure_limit", lambda i: i.config.auth_failure_limit),
         Source("the default", lambda i: DEFAULT_AUTH_FAILURE_LIMIT),
+    ),
+    "connect_rate": (
+        Source("--connect-rate", lambda i: i.options.get("connect_rate")),
+        Source("the runbook's strategy.connect_rate", lambda i: i.runbook_connect_rate),
+        Source("the config file's connect_rate", lambda i: i.config.connect_rate),
     ),
     "report_dir": (
         Source("--report-dir", lambda i: i.options.get("report_dir")),

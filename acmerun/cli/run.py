@@ -73,6 +73,13 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     f"[default: the runbook's strategy.auth_failure_limit, the config's, else "
     f"{DEFAULT_AUTH_FAILURE_LIMIT}].",
 )
+@click.option(
+    "--connect-rate",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="At most N new device sessions (logins) per second across the run, whatever the "
+    "workers [default: the runbook's strategy.connect_rate, the config's, else no limit].",
+)
 @click.option("--list-hosts", is_flag=True, help="Print the hosts the run would touch, and exit.")
 @click.option("--list-steps", is_flag=True, help="Print the steps the run would take, and exit.")
 @click.option(
@@ -165,6 +172,7 @@ def run_command(
     skip_tags: tuple[str, ...],
     workers: int | None,
     auth_failure_limit: int | None,
+    connect_rate: int | None,
     list_hosts: bool,
     list_steps: bool,
     report: Path | None,
@@ -221,6 +229,7 @@ def run_command(
         skip_tags=_split(skip_tags),
         workers=workers,
         auth_failure_limit=auth_failure_limit,
+        connect_rate=connect_rate,
         list_hosts=list_hosts,
         list_steps=list_steps,
         report=report,
