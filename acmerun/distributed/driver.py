@@ -20,6 +20,8 @@ What holds under faults:
   over the whole run, decided here as ``max_fail_percentage`` is (each shard's
   runner also stops at the limit within its own hosts); the reason goes on the
   run's stop token for the run's summary line.
+- ``connect_rate`` is across the run: each shard in flight logs in at its share
+  of it (``share.py``), and the driver adds up what the shards waited.
 - The first SIGINT/SIGTERM: shards not started are cancelled and shards in
   flight stop as a local run does; their hosts that never started are
   ``interrupted``. A second one stops waiting: every host without a result is
@@ -41,6 +43,7 @@ from acmerun.acmeos.defaults import PASSWORD_ENV, USERNAME_ENV
 from acmerun.defaults import INVENTORY_PLUGIN
 from acmerun.distributed import ClusterAddress, require_distributed
 from acmerun.distributed.shards import Shard, host_values, plan_shards
+from acmerun.distributed.share import shards_at_once, with_share
 from acmerun.distributed.worker import (
     REFUSED,
     STREAM_SECONDS,
@@ -51,6 +54,7 @@ from acmerun.distributed.worker import (
 )
 from acmerun.errors import BadOptions
 from acmerun.outcome import FAILURES, HostOutcome, NotRun, NotRunKind, Status, over_failure_limit
+from acmerun.plugins.connections.rate import Waited
 from acmerun.secrets import printable
 from acmerun.session.record import PreparedRun
 from acmerun.stop import StopToken
@@ -184,6 +188,8 @@ class _ClusterRun:
         self.total = len(run.selected)
         self.limit = run.runner.max_fail_percentage
         self.auth_limit = run.runner.auth_failure_limit or None
+        self.rate = run.runner.connect_rate
+        self.logins = run.logins
         self.refused = 0
         self.last_refused = ""
         self.stop: StopToken = run.stop
@@ -208,10 +214,14 @@ class _ClusterRun:
         pending: dict[Any, tuple[Shard, ShardSpec]] = {}
         capacity = _Capacity(self.client)
         numbers = itertools.count()
+        at_once = shards_at_once(self.rate, len(self.shards), capacity.threads())
 
         def submit() -> None:
-            while waiting and self.halted is None and len(pending) < capacity.threads():
+            while (
+                waiting and self.halted is None and len(pending) < min(at_once, capacity.threads())
+            ):
                 shard, spec = waiting.pop(0)
+                spec = with_share(spec, self.rate, at_once)
                 future = self.client.submit(
                     run_shard,
                     spec,
@@ -306,6 +316,11 @@ class _ClusterRun:
         for level, line in result.get("logs", ()):
             logger.log(level, "worker %s: %s", result["worker"], line)
         self._keep(result["hosts"])
+        waited = result.get("login_rate")
+        if self.logins is not None and waited is not None:
+            self.logins.add(
+                Waited(self.rate or 0, waited["logins"], waited["held"], waited["waited_seconds"])
+            )
         retried = ""
         if len(attempts) > 1:
             retried = f" (attempt {len(attempts)}; lost: {', '.join(attempts[:-1])})"
