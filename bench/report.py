@@ -150,6 +150,17 @@ def html_report(doc: Mapping[str, Any]) -> Iterator[Row]:
         )
 
 
+def login_rate(doc: Mapping[str, Any]) -> Iterator[Row]:
+    yield (
+        f"login rate overhead, {doc['devices']} devices, --connect-rate {doc['connect_rate']} "
+        "(never binds)",
+        f"with {_range(doc['with_rate_s'])}, without {_range(doc['without_rate_s'])}; "
+        f"ratio {_range(doc['ratio'], '', 3)}",
+        doc["goal"],
+        _met(doc["met"]),
+    )
+
+
 WRITERS = {
     "vs_nornir": vs_nornir,
     "vs_ansible": vs_ansible,
@@ -158,6 +169,7 @@ WRITERS = {
     "startup": startup,
     "rolling": rolling,
     "html_report": html_report,
+    "login_rate": login_rate,
 }
 
 

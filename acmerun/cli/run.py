@@ -75,7 +75,7 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
 )
 @click.option(
     "--connect-rate",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=100_000),
     metavar="N",
     help="At most N new device sessions (logins) per second across the run, whatever the "
     "workers [default: the runbook's strategy.connect_rate, the config's, else no limit].",

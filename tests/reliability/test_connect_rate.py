@@ -25,13 +25,9 @@ WORKERS = 1000
 RATE = 50
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[processes.LabProcess]:
-    started = [
-        processes.start_lab(
-            "--sites", "10", cwd=tmp_path_factory.mktemp("lab"), sites=(), leaves=100
-        )
-    ]
+@pytest.fixture
+def fleet(tmp_path: Path) -> Iterator[processes.LabProcess]:
+    started = [processes.start_lab("--sites", "10", cwd=tmp_path, sites=(), leaves=100)]
     yield started[0]
     processes.stop(started)
 
