@@ -32,6 +32,7 @@ import yaml
 
 from acmerun import paths
 from acmerun.acmeos.defaults import MASK
+from acmerun.defaults import MAX_CONNECT_RATE
 from acmerun.errors import BadOptions
 from acmerun.runbook.source import parse
 
@@ -151,7 +152,7 @@ def parse_config(text: str, path: Path) -> Config:
         fields.get("auth_failure_limit"), "auth_failure_limit", _is_count, "a whole number from 0"
     )
     connect_rate = value(
-        fields.get("connect_rate"), "connect_rate", _is_workers, "a whole number from 1"
+        fields.get("connect_rate"), "connect_rate", _is_rate, "a whole number, 1 to 100000"
     )
     return Config(
         path=path,
@@ -207,6 +208,10 @@ def _is_url(v: Any) -> bool:
 
 def _is_count(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _is_rate(v: Any) -> bool:
+    return _is_workers(v) and v <= MAX_CONNECT_RATE
 
 
 def _is_workers(v: Any) -> bool:

@@ -12,7 +12,7 @@ import click
 
 from acmerun import DEFAULT_WORKERS
 from acmerun.cli.boundary import CONTEXT
-from acmerun.defaults import DEFAULT_AUTH_FAILURE_LIMIT
+from acmerun.defaults import DEFAULT_AUTH_FAILURE_LIMIT, MAX_CONNECT_RATE
 from acmerun.errors import BadOptions
 
 
@@ -75,7 +75,7 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
 )
 @click.option(
     "--connect-rate",
-    type=click.IntRange(min=1, max=100_000),
+    type=click.IntRange(min=1, max=MAX_CONNECT_RATE),
     metavar="N",
     help="At most N new device sessions (logins) per second across the run, whatever the "
     "workers [default: the runbook's strategy.connect_rate, the config's, else no limit].",

@@ -164,10 +164,10 @@ def test_a_bad_rate_in_the_runbook_is_exit_4_at_its_place(
 @pytest.mark.parametrize(
     ("where", "value", "says"),
     [
-        ("option", "0", "Invalid value for '--connect-rate': 0 is not in the range x>=1."),
+        ("option", "0", "'--connect-rate': 0 is not in the range 1<=x<=100000."),
         ("option", "fast", "Invalid value for '--connect-rate': 'fast' is not a valid integer"),
-        ("config", "0", "c.yml:1:15: connect_rate: expected a whole number from 1, got 0"),
-        ("config", "fast", "c.yml:1:15: connect_rate: expected a whole number from 1, got 'fast'"),
+        ("config", "0", "c.yml:1:15: connect_rate: expected a whole number, 1 to 100000, got 0"),
+        ("config", "fast", "connect_rate: expected a whole number, 1 to 100000, got 'fast'"),
     ],
 )
 def test_a_bad_rate_option_or_setting_is_exit_5(
