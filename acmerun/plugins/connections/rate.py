@@ -37,8 +37,6 @@ from acmerun.stop import StopToken
 LOGIN_RATE = "acmerun_login_rate"
 #: the window the rate is counted over (seconds)
 WINDOW = 1.0
-#: a login that waited longer than this for its permit was held back by the rate (seconds)
-HELD = 0.001
 
 
 class LoginRateStopped(Exception):
@@ -126,20 +124,20 @@ class LoginRate:
             me = threading.Condition(self._lock)
             self._queue.append(me)
             try:
-                now = self._wait_turn(me)
+                held = self._wait_turn(me)
             finally:
                 self._queue.remove(me)
                 if self._queue:
                     self._queue[0].notify()
             self._in_flight += 1
             self._logins += 1
-            spent = now - begun
-            if spent > HELD:
+            if held:
                 self._held += 1
-                self._waited += spent
+                self._waited += time.monotonic() - begun
 
-    def _wait_turn(self, me: threading.Condition) -> float:
-        """Wait (the lock held) until ``me`` is first and a permit is free; the time then."""
+    def _wait_turn(self, me: threading.Condition) -> bool:
+        """Wait (the lock held) until ``me`` is first and a permit is free; True if it waited."""
+        held = False
         while True:
             if self._stop is not None and self._stop.interrupted:
                 raise LoginRateStopped(self.per_second)
@@ -149,7 +147,7 @@ class LoginRate:
                 while self._ended and self._ended[0] <= now - WINDOW:
                     self._ended.popleft()
                 if self._in_flight + len(self._ended) < self.per_second:
-                    return now
+                    return held
                 # a permit frees up a second after the oldest end, or when one in flight ends
                 if self._ended:
                     wait = self._ended[0] + WINDOW - now
@@ -158,6 +156,7 @@ class LoginRate:
                 if left <= 0:
                     deadline.check()
                 wait = left if wait is None else min(wait, left)
+            held = True
             me.wait(wait)
 
     def _wake(self, reason: object) -> None:
