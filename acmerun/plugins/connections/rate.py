@@ -121,6 +121,12 @@ class LoginRate:
     def _acquire(self) -> None:
         begun = time.monotonic()
         with self._lock:
+            if not self._queue and self._free(begun):  # nobody waits, a permit is free
+                if self._stop is not None and self._stop.interrupted:
+                    raise LoginRateStopped(self.per_second)
+                self._in_flight += 1
+                self._logins += 1
+                return
             me = threading.Condition(self._lock)
             self._queue.append(me)
             try:
@@ -144,9 +150,7 @@ class LoginRate:
             now = time.monotonic()
             wait: float | None = None
             if self._queue[0] is me:
-                while self._ended and self._ended[0] <= now - WINDOW:
-                    self._ended.popleft()
-                if self._in_flight + len(self._ended) < self.per_second:
+                if self._free(now):
                     return held
                 # a permit frees up a second after the oldest end, or when one in flight ends
                 if self._ended:
@@ -158,6 +162,13 @@ class LoginRate:
                 wait = left if wait is None else min(wait, left)
             held = True
             me.wait(wait)
+
+    def _free(self, now: float) -> bool:
+        """True when a permit is free at ``now``; forgets the ends older than the window."""
+        ended = self._ended
+        while ended and ended[0] <= now - WINDOW:
+            ended.popleft()
+        return self._in_flight + len(ended) < self.per_second
 
     def _wake(self, reason: object) -> None:
         with self._lock:
