@@ -156,7 +156,7 @@ def login_rate(doc: Mapping[str, Any]) -> Iterator[Row]:
         "(never binds)",
         f"with {_range(doc['with_rate_s'])}, without {_range(doc['without_rate_s'])}; "
         f"ratio {_range(doc['ratio'], '', 3)}, CPU ratio {_range(doc['cpu_ratio'], '', 3)}; "
-        f"one permit {doc['permit_us']['1_threads_us']:.1f} us "
+        f"one permit {doc['permit_us']['1_threads_us']:.1f} us of CPU "
         f"({doc['permit_us']['50_threads_us']:.1f} us with 50 threads)",
         doc["goal"],
         _met(doc["met"]),
