@@ -12,6 +12,7 @@ else ``$XDG_CONFIG_HOME/acmerun/config.yml`` when it exists. Every key is option
                                                # --workers says
     report_dir: /var/log/acmerun               # as --report-dir; relative to this file
     auth_failure_limit: 3                      # as strategy.auth_failure_limit (0: no limit)
+    connect_rate: 50                           # as strategy.connect_rate (logins per second)
 
 It holds plain data read as runbooks are (no YAML tags, no duplicate keys, no
 nesting deeper than ``acmerun.runbook.source.MAX_DEPTH``). A mistake in it is a
@@ -31,6 +32,7 @@ import yaml
 
 from acmerun import paths
 from acmerun.acmeos.defaults import MASK
+from acmerun.defaults import MAX_CONNECT_RATE
 from acmerun.errors import BadOptions
 from acmerun.runbook.source import parse
 
@@ -38,7 +40,14 @@ from acmerun.runbook.source import parse
 CONFIG_ENV = "ACMERUN_CONFIG"
 
 _KEYS: dict[str, tuple[str, ...]] = {
-    "": ("inventory", "credentials", "workers", "report_dir", "auth_failure_limit"),
+    "": (
+        "inventory",
+        "credentials",
+        "workers",
+        "report_dir",
+        "auth_failure_limit",
+        "connect_rate",
+    ),
     "inventory": ("url",),
     "credentials": ("username", "password", "password_env"),
 }
@@ -55,13 +64,15 @@ class Config:
     workers: int | None = None
     report_dir: Path | None = None
     auth_failure_limit: int | None = None
+    connect_rate: int | None = None
 
     def __repr__(self) -> str:
         hidden = MASK if self.password is not None else None
         return (
             f"Config(path={self.path!r}, inventory_url={self.inventory_url!r}, "
             f"username={self.username!r}, password={hidden!r}, workers={self.workers!r}, "
-            f"report_dir={self.report_dir!r}, auth_failure_limit={self.auth_failure_limit!r})"
+            f"report_dir={self.report_dir!r}, auth_failure_limit={self.auth_failure_limit!r}, "
+            f"connect_rate={self.connect_rate!r})"
         )
 
 
@@ -140,6 +151,9 @@ def parse_config(text: str, path: Path) -> Config:
     auth_limit = value(
         fields.get("auth_failure_limit"), "auth_failure_limit", _is_count, "a whole number from 0"
     )
+    connect_rate = value(
+        fields.get("connect_rate"), "connect_rate", _is_rate, "a whole number, 1 to 100000"
+    )
     return Config(
         path=path,
         inventory_url=url,
@@ -148,6 +162,7 @@ def parse_config(text: str, path: Path) -> Config:
         workers=workers,
         report_dir=(path.parent / Path(report_dir).expanduser()) if report_dir else None,
         auth_failure_limit=auth_limit,
+        connect_rate=connect_rate,
     )
 
 
@@ -193,6 +208,10 @@ def _is_url(v: Any) -> bool:
 
 def _is_count(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _is_rate(v: Any) -> bool:
+    return _is_workers(v) and v <= MAX_CONNECT_RATE
 
 
 def _is_workers(v: Any) -> bool:

@@ -24,3 +24,5 @@ DEFAULT_ON_FAILURE = ON_FAILURE[0]
 INVENTORY_PLUGIN = "ACMEInventory"
 RUNNER_PLUGIN = "RollingRunner"
 CONNECTION_PLUGIN = "acmeos"
+#: the highest connect_rate (new device sessions per second), as the runbook's schema says
+MAX_CONNECT_RATE = 100_000

@@ -5,9 +5,8 @@ never run carries a ``NotRun`` record saying why (its group was halted, the flee
 was, the failure limit was crossed, the run was interrupted...), rendered to text
 only when shown. ``RunOutcome`` holds every selected host, whatever happened to it.
 Every record round-trips through plain data (``to_dict`` / ``from_dict``), which is
-how outcomes cross processes (the cluster) and files (reports).
-
-How nornir ``Result`` objects carry these records is ``acmerun.results``.
+how outcomes cross processes (the cluster) and files (reports); how nornir ``Result``
+objects carry these records is ``acmerun.results``.
 """
 
 from __future__ import annotations
@@ -344,6 +343,7 @@ class RunOutcome:
     target: str = ""
     interrupted: bool = False
     run_id: str = ""  # session/runid.py; "" for an outcome made outside a run
+    login_rate: dict[str, Any] | None = None  # connect_rate's cost; None without a rate
 
     def totals(self) -> dict[str, int]:
         """How many hosts ended in each status (every status present, zeros included)."""

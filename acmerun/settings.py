@@ -14,6 +14,8 @@
                    --no-history: none)
     plan_max_age   --max-plan-age, $ACMERUN_PLAN_MAX_AGE, the default (24h): the oldest
                    plan ``acmerun apply`` runs
+    connect_rate   --connect-rate, the runbook's strategy.connect_rate, the config file's
+                   connect_rate (none: logins are not rate-limited)
 
 Credentials an inventory gives a host (host, group or defaults) always win over
 these: the table says what acmerun fills in where the inventory is silent.
@@ -51,6 +53,8 @@ class Inputs:
     runbook_workers: int | None = None
     #: the runbook's strategy.auth_failure_limit
     runbook_auth_failure_limit: int | None = None
+    #: the runbook's strategy.connect_rate
+    runbook_connect_rate: int | None = None
     environ: Mapping[str, str] = field(default_factory=dict)
     config: Config = field(default_factory=Config)
 
@@ -109,6 +113,11 @@ SETTINGS: dict[str, tuple[Source, ...]] = {
         Source("--max-plan-age", lambda i: i.options.get("plan_max_age")),
         Source(f"${PLAN_MAX_AGE_ENV}", lambda i: i.environ.get(PLAN_MAX_AGE_ENV)),
         Source("the default", lambda i: DEFAULT_PLAN_MAX_AGE),
+    ),
+    "connect_rate": (
+        Source("--connect-rate", lambda i: i.options.get("connect_rate")),
+        Source("the runbook's strategy.connect_rate", lambda i: i.runbook_connect_rate),
+        Source("the config file's connect_rate", lambda i: i.config.connect_rate),
     ),
     "report_dir": (
         Source("--report-dir", lambda i: i.options.get("report_dir")),

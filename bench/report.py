@@ -163,6 +163,19 @@ def history(doc: Mapping[str, Any]) -> Iterator[Row]:
     )
 
 
+def login_rate(doc: Mapping[str, Any]) -> Iterator[Row]:
+    yield (
+        f"login rate overhead, {doc['devices']} devices, --connect-rate {doc['connect_rate']} "
+        "(never binds)",
+        f"with {_range(doc['with_rate_s'])}, without {_range(doc['without_rate_s'])}; "
+        f"ratio {_range(doc['ratio'], '', 3)}, CPU ratio {_range(doc['cpu_ratio'], '', 3)}; "
+        f"one permit {doc['permit_us']['1_threads_us']:.1f} us of CPU "
+        f"({doc['permit_us']['50_threads_us']:.1f} us with 50 threads)",
+        doc["goal"],
+        _met(doc["met"]),
+    )
+
+
 WRITERS = {
     "vs_nornir": vs_nornir,
     "vs_ansible": vs_ansible,
@@ -172,6 +185,7 @@ WRITERS = {
     "rolling": rolling,
     "html_report": html_report,
     "history": history,
+    "login_rate": login_rate,
 }
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, cast
 
 import urllib3
@@ -93,8 +95,9 @@ class AcmeOSAPI:
         *,
         connect_timeout: float = defaults.CONNECT_TIMEOUT,
         read_timeout: float = defaults.READ_TIMEOUT,
+        login_gate: Callable[[], AbstractContextManager[object]] | None = None,
     ) -> None:
-        """``BadAddress`` when ``hostname`` or ``port`` cannot be connected to."""
+        """``BadAddress`` for a bad hostname or port; each login runs inside ``login_gate()``."""
         problem = transport.address_problem(hostname, port, hidden=(password,))
         if problem is not None:
             raise BadAddress(problem)
@@ -104,6 +107,7 @@ class AcmeOSAPI:
         self._password = password
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        self._login_gate = login_gate or nullcontext
         self._pool: transport.HTTPPool | None = None
         self._token: str | None = None
         # headers are built once per session: a GET carries only the token
@@ -260,13 +264,14 @@ class AcmeOSAPI:
     # -- plumbing ---------------------------------------------------------------------------
 
     def _login(self, limit: float | None = None) -> None:
-        status, answer = self._send(
-            "POST",
-            _SESSION,
-            json.dumps({"username": self.username, "password": self._password}).encode(),
-            self.read_timeout,
-            limit,
-        )
+        with self._login_gate():
+            status, answer = self._send(
+                "POST",
+                _SESSION,
+                json.dumps({"username": self.username, "password": self._password}).encode(),
+                self.read_timeout,
+                limit,
+            )
         if status == 401:
             message = answer.get("message", "") if isinstance(answer, dict) else ""
             raise AuthenticationError(self.username, self._scrub(str(message)))

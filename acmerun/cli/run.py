@@ -12,7 +12,7 @@ import click
 
 from acmerun import DEFAULT_WORKERS
 from acmerun.cli.boundary import CONTEXT
-from acmerun.defaults import DEFAULT_AUTH_FAILURE_LIMIT
+from acmerun.defaults import DEFAULT_AUTH_FAILURE_LIMIT, MAX_CONNECT_RATE
 from acmerun.errors import BadOptions
 
 
@@ -72,6 +72,13 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     help="Start no new host once N devices refused the credentials (0: no limit) "
     f"[default: the runbook's strategy.auth_failure_limit, the config's, else "
     f"{DEFAULT_AUTH_FAILURE_LIMIT}].",
+)
+@click.option(
+    "--connect-rate",
+    type=click.IntRange(min=1, max=MAX_CONNECT_RATE),
+    metavar="N",
+    help="At most N new device sessions (logins) per second across the run, whatever the "
+    "workers [default: the runbook's strategy.connect_rate, the config's, else no limit].",
 )
 @click.option("--list-hosts", is_flag=True, help="Print the hosts the run would touch, and exit.")
 @click.option("--list-steps", is_flag=True, help="Print the steps the run would take, and exit.")
@@ -184,6 +191,7 @@ def run_command(
     skip_tags: tuple[str, ...],
     workers: int | None,
     auth_failure_limit: int | None,
+    connect_rate: int | None,
     list_hosts: bool,
     list_steps: bool,
     report: Path | None,
@@ -252,6 +260,7 @@ def run_command(
         skip_tags=_split(skip_tags),
         workers=workers,
         auth_failure_limit=auth_failure_limit,
+        connect_rate=connect_rate,
         list_hosts=list_hosts,
         list_steps=list_steps,
         report=report,

@@ -19,6 +19,8 @@ What holds under faults:
   over the whole run, decided here as ``max_fail_percentage`` is (each shard's
   runner also stops at the limit within its own hosts); the reason goes on the
   run's stop token for the run's summary line.
+- ``connect_rate`` is across the run: each shard in flight logs in at its share
+  of it (``share.py``), and the driver adds up what the shards waited.
 - The first SIGINT/SIGTERM: shards not started are cancelled and shards in
   flight stop as a local run does; their hosts that never started are
   ``interrupted``. A second one stops waiting: every host without a result is
@@ -35,7 +37,6 @@ import dataclasses
 import itertools
 import logging
 import queue
-import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -44,8 +45,10 @@ from typing import Any, TextIO
 from acmerun.acmeos.defaults import PASSWORD_ENV, USERNAME_ENV
 from acmerun.defaults import INVENTORY_PLUGIN
 from acmerun.distributed import ClusterAddress, require_distributed
+from acmerun.distributed.capacity import Capacity, offered, workers
 from acmerun.distributed.recover import RERUN, Recovery
 from acmerun.distributed.shards import Shard, host_values, plan_shards
+from acmerun.distributed.share import shards_at_once, with_share
 from acmerun.distributed.terminal import Terminal, Terminals, plain_lines
 from acmerun.distributed.worker import (
     REFUSED,
@@ -57,6 +60,7 @@ from acmerun.distributed.worker import (
 )
 from acmerun.errors import BadOptions
 from acmerun.outcome import FAILURES, HostOutcome, NotRun, NotRunKind, Status, over_failure_limit
+from acmerun.plugins.connections.rate import Waited
 from acmerun.secrets import printable
 from acmerun.session.record import PreparedRun
 from acmerun.stop import StopToken
@@ -198,6 +202,8 @@ class _ClusterRun:
         self.total = len(run.selected)
         self.limit = run.runner.max_fail_percentage
         self.auth_limit = run.runner.auth_failure_limit or None
+        self.rate = run.runner.connect_rate
+        self.logins = run.logins
         self.refused = 0
         self.last_refused = ""
         self.stop: StopToken = run.stop
@@ -216,20 +222,24 @@ class _ClusterRun:
         event_name, why_name = stop_names(run_id)
         self._stop_event = self.dask.Event(event_name, client=self.client)
         self._why = self.dask.Variable(why_name, client=self.client)
-        advertised = _advertised(self.client)
+        advertised = offered(self.client)
         from acmerun.distributed.worker import run_shard
 
         waiting = self.waiting = list(zip(self.shards, self.specs, strict=True))
         self.recovery = Recovery(self.dask, self.client)
         pending: dict[Any, tuple[Shard, ShardSpec]] = {}
-        capacity = _Capacity(self.client)
+        capacity = Capacity(self.client)
         numbers = itertools.count()
+        at_once = shards_at_once(self.rate, len(self.shards), capacity.threads())
 
         def submit() -> None:
-            while waiting and self.halted is None and len(pending) < capacity.threads():
+            while (
+                waiting and self.halted is None and len(pending) < min(at_once, capacity.threads())
+            ):
                 shard, spec = waiting.pop(0)
                 key = f"acmerun-shard-{run_id}-{next(numbers)}"
                 self.recovery.submitted(key)
+                spec = with_share(spec, self.rate, at_once)
                 future = self.client.submit(
                     run_shard,
                     spec,
@@ -334,6 +344,11 @@ class _ClusterRun:
         for level, line in result.get("logs", ()):
             logger.log(level, "worker %s: %s", result["worker"], line)
         self._keep(result["hosts"])
+        waited = result.get("login_rate")
+        if self.logins is not None and waited is not None:
+            self.logins.add(
+                Waited(self.rate or 0, waited["logins"], waited["held"], waited["waited_seconds"])
+            )
         retried = ""
         if len(attempts) > 1:
             retried = f" (attempt {len(attempts)}; lost: {', '.join(attempts[:-1])})"
@@ -346,7 +361,7 @@ class _ClusterRun:
         """The shard's worker died: submit it again for its hosts without a result."""
         self._drain(wait=False)  # the hosts the lost worker sent before it died
         attempts = self.started.get(shard.name, [])
-        alive = len(_workers(self.client))
+        alive = len(workers(self.client))
         left, notice = self.recovery.again(
             shard.name, spec.hosts, self.results, attempts[-1] if attempts else None, alive
         )
@@ -367,42 +382,6 @@ class _ClusterRun:
                     else HostOutcome.never_run(name, reason)
                 )
         return found
-
-
-class _Capacity:
-    """Shards the cluster runs at once (its worker threads), read again every few seconds.
-
-    Shards are submitted no faster than that, so a shard not yet started is still in
-    the driver's hands when max_fail_percentage is crossed or a signal comes.
-    """
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.read_at = 0.0
-        self.count = 1
-
-    def threads(self) -> int:
-        now = time.monotonic()
-        if now - self.read_at > 2.0:
-            self.read_at = now
-            with suppress(Exception):
-                workers = _workers(self.client).values()
-                self.count = max(1, sum(int(w.get("nthreads") or 1) for w in workers))
-        return self.count
-
-
-def _workers(client: Any) -> dict[str, Any]:
-    try:
-        info = client.scheduler_info(n_workers=-1)
-    except TypeError:
-        info = client.scheduler_info()
-    workers: dict[str, Any] = info.get("workers", {})
-    return workers
-
-
-def _advertised(client: Any) -> set[str]:
-    """The resources some worker of the cluster offers (``dask worker --resources``)."""
-    return {r for w in _workers(client).values() for r in (w.get("resources") or {})}
 
 
 __all__ = ["STREAM_SECONDS", "ClusterExecutor"]

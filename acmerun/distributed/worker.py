@@ -124,14 +124,15 @@ def run_shard(spec: ShardSpec) -> dict[str, Any]:
     if reason is not None:
         hosts = {name: _plain(HostOutcome.never_run(name, reason)) for name in spec.hosts}
         logs: list[tuple[int, str]] = []
+        waited = None
     else:
         with _shard_log(_secrets(spec)) as captured:
-            hosts = _run(
+            hosts, waited = _run(
                 spec, watch, lambda batch: worker.log_event(spec.topic, {**header, **batch})
             )
         logs = captured.lines
     duration = time.monotonic() - started
-    return {**header, "duration": duration, "hosts": hosts, "logs": logs}
+    return {**header, "duration": duration, "hosts": hosts, "logs": logs, "login_rate": waited}
 
 
 def _credentials(spec: ShardSpec) -> Credentials:
@@ -185,10 +186,13 @@ def _shard_log(secrets: Secrets) -> Iterator[_ShardLog]:
             lg.setLevel(level)
 
 
-def _run(spec: ShardSpec, watch: _StopWatch, send: Any) -> dict[str, dict[str, Any]]:
+def _run(
+    spec: ShardSpec, watch: _StopWatch, send: Any
+) -> tuple[dict[str, dict[str, Any]], dict[str, float] | None]:
+    """The shard's hosts as plain data, and what its share of the login rate cost."""
     from acmerun.runbook.compiler import compile_runbook
     from acmerun.runbook.loader import load_runbook_text
-    from acmerun.session.inventory import init_nornir, only_hosts
+    from acmerun.session.inventory import init_nornir, login_rate, only_hosts
 
     runbook = load_runbook_text(spec.runbook_text, spec.runbook_path, spec.extra_vars)
     compiled = compile_runbook(
@@ -201,12 +205,14 @@ def _run(spec: ShardSpec, watch: _StopWatch, send: Any) -> dict[str, dict[str, A
     if spec.inventory.plugin == INVENTORY_PLUGIN and not spec.inventory.options.get("url"):
         raise ValueError("a shard needs the inventory service's url (never an embedded lab)")
     runner = spec.runner.nornir_options(compiled.group_of, watch.token, spec.total_hosts)
+    logins = login_rate(spec.runner.connect_rate, watch.token)
     nr = init_nornir(
         spec.inventory,
         runner,
         check=spec.check,
         credentials=_credentials(spec),
         secrets=_secrets(spec),
+        login_rate=logins,
     )
     nr = only_hosts(nr, spec.hosts)
     stream = _Stream()
@@ -224,7 +230,7 @@ def _run(spec: ShardSpec, watch: _StopWatch, send: Any) -> dict[str, dict[str, A
     missing = NotRun(NotRunKind.LOST, detail="not in the inventory as the worker sees it")
     for name in sorted(set(spec.hosts) - set(found)):
         hosts[name] = _plain(HostOutcome.never_run(name, missing))
-    return hosts
+    return hosts, (logins.waited().to_dict() if logins is not None else None)
 
 
 #: the key of a host's data saying its device refused the credentials (the driver counts them)

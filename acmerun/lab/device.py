@@ -74,7 +74,7 @@ class DeviceAPI:
 
     ``reboot(device, answering)`` power-cycles a device; ``changed(device, install)``
     is called after every install that ran, with its record (the lab keeps the
-    record and writes its state).
+    record and writes its state); ``logged_in(name)`` after every login a device accepted.
     """
 
     def __init__(
@@ -82,8 +82,10 @@ class DeviceAPI:
         config: LabConfig,
         reboot: Callable[[Device, RequestHandler | None], None],
         changed: Callable[[Device, dict[str, Any]], None],
+        logged_in: Callable[[str], None] | None = None,
     ) -> None:
         self._config = config
+        self._logged_in = logged_in
         self._reboot = reboot
         self._changed = changed
         self._rng = random.Random(f"{config.seed}:faults")
@@ -151,6 +153,8 @@ class DeviceAPI:
         sessions[token] = None
         if len(sessions) > MAX_SESSIONS:
             del sessions[next(iter(sessions))]
+        if self._logged_in is not None:
+            self._logged_in(device.name)
         return json_response(201, {"token": token})
 
     async def _logout(self, device: Device, request: web.BaseRequest) -> web.StreamResponse:

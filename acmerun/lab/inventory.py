@@ -22,19 +22,22 @@ def _filter_values(request: web.BaseRequest, name: str) -> set[str] | None:
 
 
 class InventoryAPI:
-    """``GET /api/v1/inventory/hosts``, ``GET /lab/downtime``, ``/lab/devices``, ``/lab/installs``.
+    """``GET /api/v1/inventory/hosts`` and ``GET /lab/`` downtime, devices, installs, sessions.
 
     ``devices()`` gives the fleet it serves, by name, ``installs()`` the lab's
-    install record; both are called from the lab's event loop, which owns the devices.
+    install record, ``sessions()`` its session log; all are called from the lab's
+    event loop, which owns the devices.
     """
 
     def __init__(
         self,
         devices: Callable[[], Mapping[str, Device]],
         installs: Callable[[], list[dict[str, Any]]] = list,
+        sessions: Callable[[], dict[str, Any]] = dict,
     ) -> None:
         self._fleet = devices
         self._install_record = installs
+        self._session_log = sessions
         self._hosts: list[dict[str, Any]] = []
         self._all_hosts = b""
         self._routes: dict[str, Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]] = {
@@ -42,6 +45,7 @@ class InventoryAPI:
             "/lab/downtime": self._downtime,
             "/lab/devices": self._devices,
             "/lab/installs": self._installs,
+            "/lab/sessions": self._sessions,
         }
 
     def fleet_ready(self) -> None:
@@ -95,3 +99,6 @@ class InventoryAPI:
 
     async def _installs(self, request: web.BaseRequest) -> web.StreamResponse:
         return json_response(200, {"installs": self._install_record()})
+
+    async def _sessions(self, request: web.BaseRequest) -> web.StreamResponse:
+        return json_response(200, self._session_log())

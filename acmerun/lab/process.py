@@ -4,7 +4,7 @@
 its ready line ``inventory: URL`` and returns a ``LabProcess`` with ``.url``
 and ``.proc``; ``stop()`` ends it with SIGTERM (SIGKILL if it lingers),
 ``kill()`` with SIGKILL. Both reap the process and keep what it printed
-(``communicate()``).
+(``communicate()``). ``sessions()`` reads its session log (``GET /lab/sessions``).
 
 The ready line is read with a selector over the lab's stdout and stderr, so a
 lab that prints nothing, exits early or fills its stderr never hangs the
@@ -14,12 +14,14 @@ caller no import of aiohttp or of the lab itself.
 
 from __future__ import annotations
 
+import json
 import os
 import selectors
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -59,6 +61,12 @@ class LabProcess:
             self._stderr += err or b""
             self._ended = True
         return self._stdout, self._stderr
+
+    def sessions(self, timeout: float = 30.0) -> dict[str, Any]:
+        """The lab's session log: ``{"total", "per_second", "busiest", "devices", "recent"}``."""
+        with urllib.request.urlopen(f"{self.url}/lab/sessions", timeout=timeout) as answer:
+            log: dict[str, Any] = json.load(answer)
+        return log
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> int:
         """SIGTERM, then SIGKILL after ``timeout`` seconds; its exit code once reaped."""

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import resource
 import signal
 import socket
 import threading
@@ -30,9 +29,11 @@ from aiohttp.web_protocol import RequestHandler
 from acmerun.lab.config import LabConfig
 from acmerun.lab.device import DeviceAPI
 from acmerun.lab.errors import LabError, LabStartError
+from acmerun.lab.files import file_budget
 from acmerun.lab.fleet import Device, DeviceInfo, build_fleet
 from acmerun.lab.inventory import InventoryAPI
 from acmerun.lab.record import MAX_INSTALLS
+from acmerun.lab.sessions import SessionLog
 from acmerun.lab.state import StateFile
 from acmerun.lab.writer import StateWriter
 
@@ -44,8 +45,6 @@ logger = logging.getLogger("acmerun.lab")
 STATE_WRITE_INTERVAL = 0.1
 #: idle keep-alive connections are closed after this long (seconds)
 KEEPALIVE_SECONDS = 60.0
-#: open files kept free for the process itself (logs, the state file, the inventory, ...)
-RESERVED_FILES = 256
 #: listeners opened at once during start-up
 START_BATCH = 512
 
@@ -96,6 +95,7 @@ class Lab:
         )
         #: every install this lab ran since it started, oldest first (``installs()``)
         self._installs: deque[dict[str, Any]] = deque(maxlen=MAX_INSTALLS)
+        self._sessions = SessionLog()  # every login a device accepted (``sessions()``)
         #: tasks started from callbacks: asyncio keeps only weak references to tasks
         self._tasks: set[asyncio.Task[None]] = set()
         self.started_at = 0.0
@@ -166,6 +166,10 @@ class Lab:
         """
         return [dict(r) for r in list(self._installs)]  # list() at once: the loop may append
 
+    def sessions(self) -> dict[str, Any]:
+        """The session log: new sessions per second and per device (``sessions.SessionLog``)."""
+        return self._sessions.snapshot()
+
     def serve_forever(self, on_ready: Callable[[Lab], None] | None = None) -> None:
         """Serve in the foreground until SIGTERM or SIGINT, then stop cleanly.
 
@@ -208,7 +212,7 @@ class Lab:
                 device.previous_version = kept.previous.get(device.name)
                 device.faulted = device.name in kept.faulted
         self.devices_by_name = {device.name: device for device in devices}
-        self._connection_budget = _file_budget(
+        self._connection_budget = file_budget(
             sum(1 for device in devices if not device.dead), len(devices)
         )
 
@@ -231,9 +235,9 @@ class Lab:
     async def _main(self) -> None:
         loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        api = DeviceAPI(self.config, self._reboot, self._changed)
+        api = DeviceAPI(self.config, self._reboot, self._changed, self._sessions.opened)
         self.started_at = time.time()
-        inventory = InventoryAPI(lambda: self.devices_by_name, self.installs)
+        inventory = InventoryAPI(lambda: self.devices_by_name, self.installs, self.sessions)
         inventory_server = web.Server(inventory.handle, access_log=None)
         try:
             listener = await loop.create_server(
@@ -274,8 +278,7 @@ class Lab:
             sock.close()
             raise LabStartError(f"cannot bind {device.hostname}: {exc.strerror or exc}") from None
         self._placeholders.append(sock)
-        port: int = sock.getsockname()[1]
-        return port
+        return int(sock.getsockname()[1])
 
     async def _listen(self, device: Device) -> None:
         loop = asyncio.get_running_loop()
@@ -380,21 +383,3 @@ class Lab:
             await asyncio.wait(others, timeout=2.0)
         if self._state is not None:
             await self._state.close()
-
-
-def _file_budget(listeners: int, devices: int) -> int:
-    """How many device connections the lab may keep open; raises if the listeners cannot fit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or hard > soft):
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-            soft = hard
-    if soft == resource.RLIM_INFINITY:
-        return 1 << 30
-    budget = soft - devices - RESERVED_FILES
-    if budget < 64:
-        raise LabStartError(
-            f"{listeners} devices need more than {soft} open files (the limit, see ulimit -n): "
-            "serve fewer devices per lab, or raise the limit"
-        )
-    return budget

@@ -119,6 +119,7 @@ def _head(outcome: RunOutcome, exit_code: int) -> dict[str, Any]:
         "exit_code": int(exit_code),
         "totals": outcome.totals(),
         "rescued_steps": sum(len(rescued(h.steps)) for h in outcome.hosts.values()),
+        "login_rate": outcome.login_rate,
     }
 
 
@@ -155,6 +156,7 @@ def outcome_from_report(data: Any) -> tuple[RunOutcome, int]:
         target=str(data.get("target") or ""),
         interrupted=bool(data.get("interrupted")),
         run_id=str(data.get("run_id") or ""),
+        login_rate=dict(rate) if isinstance(rate := data.get("login_rate"), dict) else None,
     )
     return outcome, int(data["exit_code"])
 

@@ -242,6 +242,8 @@ class Attempts:
         message = describe(cause)
         if isinstance(cause, str) or not device_error(cause):
             return StepFailure(Status.FAILED, message)
+        if getattr(cause, "interrupted", False):  # the run stopped it before it reached a device
+            return StepFailure(Status.INTERRUPTED, message, retry=False)
         if getattr(cause, "unreachable", False):
             return StepFailure(Status.UNREACHABLE, message)
         return StepFailure(Status.FAILED, message, retry=getattr(cause, "retryable", True) is True)

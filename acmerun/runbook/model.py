@@ -60,6 +60,8 @@ class Strategy:
     rolling: Rolling | None = None
     #: devices that may refuse the credentials before no new host starts (0: no limit)
     auth_failure_limit: int | None = None
+    #: new device sessions per second across the run (None: the config file's, else no limit)
+    connect_rate: int | None = None
 
     @classmethod
     def create(cls, data: Mapping[str, Any]) -> Strategy:
@@ -74,6 +76,7 @@ class Strategy:
             serial=None if serial is None else tuple(serial),
             rolling=Rolling.create(data["rolling"]) if "rolling" in data else None,
             auth_failure_limit=data.get("auth_failure_limit"),
+            connect_rate=data.get("connect_rate"),
         )
 
 

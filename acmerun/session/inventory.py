@@ -17,8 +17,10 @@ from acmerun.session.record import Credentials, InventorySource
 if TYPE_CHECKING:
     from nornir.core import Nornir
 
+    from acmerun.plugins.connections.rate import LoginRate
     from acmerun.runbook.compiler import CompiledRunbook
     from acmerun.runbook.model import Runbook
+    from acmerun.stop import StopToken
 
 
 def register_plugins() -> None:
@@ -43,15 +45,20 @@ def init_nornir(
     check: bool,
     credentials: Credentials,
     secrets: Secrets,
+    login_rate: LoginRate | None = None,
 ) -> Nornir:
     """nornir over the inventory, with the rolling runner; missing credentials filled in.
 
-    Every password the inventory holds is added to ``secrets``.
+    Every password the inventory holds is added to ``secrets``; every login of the
+    ``acmeos`` connection waits for ``login_rate`` when given.
     """
     from nornir import InitNornir
 
+    from acmerun.plugins.connections.rate import LOGIN_RATE
+
     register_plugins()
     nr = InitNornir(
+        user_defined={LOGIN_RATE: login_rate} if login_rate is not None else {},
         inventory={"plugin": inventory.plugin, "options": dict(inventory.options)},
         runner={"plugin": RUNNER_PLUGIN, "options": dict(runner_options)},
         logging={"enabled": False},
@@ -66,6 +73,15 @@ def init_nornir(
     for item in (*nr.inventory.groups.values(), *nr.inventory.hosts.values()):
         secrets.add(item.password)
     return nr
+
+
+def login_rate(per_second: int | None, stop: StopToken) -> LoginRate | None:
+    """The login rate of one process of the run (None: logins are not held back)."""
+    if per_second is None:
+        return None
+    from acmerun.plugins.connections.rate import LoginRate
+
+    return LoginRate(per_second, stop)
 
 
 def select_hosts(

@@ -26,6 +26,8 @@ class RunOptions:
     workers: int | None = None
     #: --auth-failure-limit (0: no limit; None: the runbook's, the config file's, else 3)
     auth_failure_limit: int | None = None
+    #: --connect-rate: new device sessions per second (None: the runbook's, the config's)
+    connect_rate: int | None = None
     list_hosts: bool = False
     list_steps: bool = False
     report: Path | None = None

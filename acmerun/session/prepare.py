@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from acmerun.errors import BadOptions, Refused
 from acmerun.runbook.compiler import CompiledRunbook, compile_runbook
 from acmerun.runbook.model import Runbook
-from acmerun.session.inventory import init_nornir, only_hosts, select_hosts
+from acmerun.session.inventory import init_nornir, login_rate, only_hosts, select_hosts
 from acmerun.session.options import RunOptions
 from acmerun.session.record import PreparedRun, ReportTargets, RunnerSettings
 from acmerun.session.runid import new_run_id
@@ -71,11 +71,14 @@ def runner_settings(runbook: Runbook, options: RunOptions) -> RunnerSettings:
     inputs = settings_inputs(runbook, options)
     workers = int(resolve("workers", inputs).value)
     auth_limit = int(resolve("auth_failure_limit", inputs).value)
+    rate = resolve("connect_rate", inputs).value
+    connect_rate = None if rate is None else int(rate)
     settings = RunnerSettings(
         workers=workers,
         max_fail_percentage=strategy.max_fail_percentage,
         serial=strategy.serial,
         auth_failure_limit=auth_limit,
+        connect_rate=connect_rate,
     )
     if strategy.rolling is None:
         return settings
@@ -87,6 +90,7 @@ def runner_settings(runbook: Runbook, options: RunOptions) -> RunnerSettings:
         max_down=strategy.rolling.max_down,
         on_failure=strategy.rolling.on_failure,
         auth_failure_limit=auth_limit,
+        connect_rate=connect_rate,
     )
 
 
@@ -109,12 +113,14 @@ def prepare(
             return groups[host.name]
 
         login = credentials(runbook, options, source)
+        logins = login_rate(runner.connect_rate, stop)
         nr = init_nornir(
             source,
             runner.nornir_options(group_of, stop),
             check=options.check,
             credentials=login,
             secrets=options.secrets,
+            login_rate=logins,
         )
         nr, selected = select_hosts(nr, runbook, compiled, options.limit, only=rerun)
         if options.only_hosts is not None:
@@ -143,6 +149,7 @@ def prepare(
             target=describe(source),
             stop=stop,
             run_id=new_run_id(),
+            logins=logins,
         )
     except BaseException:
         from acmerun.session.target import stop_embedded_lab

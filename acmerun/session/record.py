@@ -24,6 +24,8 @@ from acmerun.stop import StopToken
 if TYPE_CHECKING:
     from nornir.core import Nornir
 
+    from acmerun.plugins.connections.rate import LoginRate
+
 
 @dataclass(frozen=True)
 class InventorySource:
@@ -59,6 +61,9 @@ class RunnerSettings:
     on_failure: str = "halt_group"
     #: devices that may refuse the credentials before no new host starts (0: no limit)
     auth_failure_limit: int = DEFAULT_AUTH_FAILURE_LIMIT
+    #: new device sessions per second across the run (None: no limit); a cluster's
+    #: shards each get their share
+    connect_rate: int | None = None
 
     def nornir_options(
         self,
@@ -113,6 +118,9 @@ class PreparedRun:
     stop: StopToken
     #: the run's id (``session/runid.py``): in its reports, journal and history
     run_id: str = ""
+    #: the run's login rate (``strategy.connect_rate``), None without one: shared by every
+    #: thread of this process; a cluster adds what its shards waited
+    logins: LoginRate | None = None
 
 
 class Executor(Protocol):

@@ -108,6 +108,7 @@ def _run(run: PreparedRun, executor: Executor | None, out: TextIO, err: TextIO) 
         target=run.target,
         interrupted=run.stop.interrupted,
         run_id=run.run_id,
+        login_rate=run.logins.waited().to_dict() if run.logins is not None else None,
     )
     code = exit_code(outcome, detailed=options.detailed_exitcode)
     reason = run.stop.reason

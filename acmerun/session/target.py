@@ -37,10 +37,12 @@ def settings_inputs(runbook: Runbook, options: RunOptions) -> Inputs:
             "workers": options.workers,
             "report_dir": options.report_dir,
             "auth_failure_limit": options.auth_failure_limit,
+            "connect_rate": options.connect_rate,
         },
         inventory_options=runbook.inventory.options,
         runbook_workers=runbook.strategy.workers,
         runbook_auth_failure_limit=runbook.strategy.auth_failure_limit,
+        runbook_connect_rate=runbook.strategy.connect_rate,
         environ=os.environ,
         config=options.config,
     )

@@ -5,6 +5,8 @@ does the same programmatically. Credentials come from nornir's usual resolution
 (host, groups, defaults, ``connection_options["acmeos"]``); where the inventory
 gives none, from ``$ACMEOS_USERNAME`` / ``$ACMEOS_PASSWORD``, else the factory
 credentials. ``extras`` may set ``connect_timeout`` and ``read_timeout`` (seconds).
+Every login waits for the run's login rate (``rate.LoginRate``), when nornir's
+configuration carries one (``user_defined[LOGIN_RATE]``, set by ``init_nornir``).
 A host whose hostname or port cannot be connected to fails to open with
 ``BadAddress`` (a ``ConnectionFailure``: the host is unreachable), naming the reason.
 """
@@ -21,6 +23,7 @@ from acmerun.acmeos import defaults
 from acmerun.acmeos.client import AcmeOSAPI
 from acmerun.acmeos.errors import BadAddress
 from acmerun.acmeos.transport import address_problem
+from acmerun.plugins.connections.rate import LOGIN_RATE, LoginRate
 
 #: the name tasks use with ``task.host.get_connection(CONNECTION_NAME, ...)``
 CONNECTION_NAME = "acmeos"
@@ -78,7 +81,9 @@ class AcmeOS:
         if problem is not None:
             raise BadAddress(problem)
         assert hostname is not None
-        connection = AcmeOSAPI(hostname, user, secret, port, **_timeouts(extras))
+        rate = configuration.user_defined.get(LOGIN_RATE) if configuration is not None else None
+        gate = rate.login if isinstance(rate, LoginRate) else None
+        connection = AcmeOSAPI(hostname, user, secret, port, login_gate=gate, **_timeouts(extras))
         try:
             connection.open()
         except BaseException:
