@@ -48,8 +48,8 @@ def test_hosts_lines_and_the_count_come_as_the_shards_results_come_back(
             gate.wait_for(1)
             # the unreachable host of the shard still running is printed, and counted
             failure = run.wait_for("unreachable: leaf00.earth | version | ")
-            frame = run.wait_for_match(r" (\d+)/20 hosts .*\n.*in flight: (\d+) hosts", failure)
-            assert int(frame.group(1)) >= 1 and int(frame.group(2)) >= 1, frame.group(0)
+            # a later frame counts it (the one drawn with the line may be the previous one)
+            run.wait_for_match(r" [1-9]\d*/20 hosts .*\n.*in flight: [1-9]\d* hosts", failure)
             assert "RECAP" not in run.output
             gate.open()
             code = run.wait()
