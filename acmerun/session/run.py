@@ -25,7 +25,6 @@ from acmerun.logs import run_logging
 from acmerun.outcome import NotRunKind, RunOutcome
 from acmerun.secrets import printable
 from acmerun.session.exit import exit_code
-from acmerun.session.history import remember
 from acmerun.session.options import RunOptions
 from acmerun.session.outputs import check_report_paths
 from acmerun.session.prepare import compile_for, prepare
@@ -122,6 +121,8 @@ def _run(run: PreparedRun, executor: Executor | None, out: TextIO, err: TextIO) 
         host = hosts[name]
         logger.info("host %s: %s%s", name, host.status, f": {host.error}" if host.error else "")
     logger.info("run of %s ended: %s, exit code %d", options.runbook, outcome.totals(), code)
+    from acmerun.session.history import remember  # sqlite3 only once a run has run
+
     try:
         report(outcome, code, options, run.reports, run.secrets, out)
     except ReportNotWritten as exc:
