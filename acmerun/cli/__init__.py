@@ -32,6 +32,11 @@ from acmerun.secrets import Secrets
 _LAZY_COMMANDS = {
     "lab": ("acmerun.cli.lab", "lab", "Run the AcmeOS lab: a simulated fleet on loopback."),
     "show": ("acmerun.cli.show", "show", "Render a past run (a JSON report) as an HTML report."),
+    "resume": (
+        "acmerun.cli.resume",
+        "resume_command",
+        "Continue a run that died, from its journal.",
+    ),
 }
 
 
@@ -117,7 +122,7 @@ def cli() -> None:
 
     Exit codes: 0 ok, 2 a host failed, 3 a host unreachable, 4 runbook invalid,
     5 bad options, 6 changes pending (--check --detailed-exitcode), 7 runbook
-    locked by another run, 99 interrupted, 250 unexpected error.
+    locked by another run, 8 refused (resume), 99 interrupted, 250 unexpected error.
     """
 
 

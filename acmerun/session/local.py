@@ -38,7 +38,13 @@ class LocalExecutor:
             show_progress = not options.quiet and out.isatty()
         recorder, display = _progress(run, out, show_progress)
         collector = _Collector()
-        nr = run.nornir.with_processors([collector, recorder])
+        processors: list[Any] = [collector, recorder]
+        if run.events is not None:
+            from acmerun.plugins.processors.events import EventRecorder, RunEvents
+
+            events: RunEvents = run.events  # type: ignore[assignment]  # the run's EventLog
+            processors.append(EventRecorder(events))
+        nr = run.nornir.with_processors(processors)
         box: dict[str, Any] = {}
 
         def work() -> None:

@@ -50,5 +50,9 @@ class RunOptions:
     #: a person at a terminal (the embedded lab may then be chosen when no inventory is
     #: configured); None: when standard input or output is a terminal
     interactive: bool | None = None
+    #: write the run's events to this file, one JSON object a line (``-``: standard output)
+    events: Path | None = None
+    #: continue the run of this id, which died (``acmerun resume``); its journal says the rest
+    resume: str | None = None
     #: the run's secrets: every output masks them
     secrets: Secrets = field(default_factory=Secrets.from_environment)

@@ -113,6 +113,20 @@ class PreparedRun:
     stop: StopToken
     #: the run's id (``session/runid.py``): in its reports, journal and history
     run_id: str = ""
+    #: where the run's events go (the journal, ``--events``); None: nowhere
+    events: RunEvents | None = None
+
+
+class RunEvents(Protocol):
+    """The run's event log (``acmerun.journal.log.EventLog``), told as hosts start and end."""
+
+    def host_started(self, host: str) -> None:
+        """A host starts (on disk before it touches its device)."""
+        ...
+
+    def host_ended(self, outcome: HostOutcome) -> None:
+        """A host is done, or was not run."""
+        ...
 
 
 class Executor(Protocol):
