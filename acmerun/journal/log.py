@@ -15,6 +15,7 @@ import json
 import os
 import stat
 import threading
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
@@ -192,6 +193,14 @@ class EventLog:
     def host_started(self, host: str) -> None:
         """A host starts its steps: on disk before it touches its device."""
         self.emit("host_start", durable=True, host=host)
+
+    def hosts_started(self, hosts: Iterable[str]) -> None:
+        """Hosts start at once (a cluster's shard): on disk, one wait for them all."""
+        names = list(hosts)
+        for name in names[:-1]:
+            self.emit("host_start", host=name)
+        if names:
+            self.emit("host_start", durable=True, host=names[-1])
 
     def step_started(self, host: str, path: str, task: str) -> None:
         """A step (or one attempt of it) starts on a host."""

@@ -7,7 +7,7 @@ Dask cluster): an executor needs nothing else, and reads nothing private.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
@@ -122,6 +122,10 @@ class RunEvents(Protocol):
 
     def host_started(self, host: str) -> None:
         """A host starts (on disk before it touches its device)."""
+        ...
+
+    def hosts_started(self, hosts: Iterable[str]) -> None:
+        """Hosts start at once (a cluster's shard): on disk before they touch their devices."""
         ...
 
     def host_ended(self, outcome: HostOutcome) -> None:
