@@ -245,6 +245,11 @@ def _to_str(value: Any) -> str:
 _SECRET_KEY = re.compile(r"pass|secret|token|key|cred|auth", re.IGNORECASE)
 
 
+def secret_looking(key: str) -> bool:
+    """True for an ``-e`` key whose value no file keeps (``db_password``, ``api_token``)."""
+    return _SECRET_KEY.search(key) is not None
+
+
 def _masked_extra_var(value: str) -> str:
     """One ``-e`` value with what may be secret masked: a secret-looking key's value, and
     inline JSON/YAML data (``{...}``/``[...]``, alone or after ``KEY=``) naming such a key."""

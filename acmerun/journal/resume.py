@@ -27,7 +27,7 @@ from acmerun.outcome import FAILURES, HostOutcome, NotRun, NotRunKind, Status
 from acmerun.plugins.connections.acmeos import CONNECTION_NAME
 from acmerun.plugins.tasks.acmeos import REBOOT_TIMEOUT
 from acmerun.runbook.model import Runbook
-from acmerun.secrets import Secrets
+from acmerun.secrets import Secrets, secret_looking
 from acmerun.session.options import RunOptions
 from acmerun.session.record import PreparedRun
 from acmerun.stop import StopToken
@@ -56,7 +56,9 @@ def run_fields(run: PreparedRun) -> dict[str, Any]:
         "target": run.target,
         "options": {
             "limit": options.limit,
-            "extra_vars": dict(options.extra_vars),
+            "extra_vars": {
+                k: MASK if secret_looking(k) else v for k, v in options.extra_vars.items()
+            },
             "tags": list(options.tags),
             "skip_tags": list(options.skip_tags),
             "workers": options.workers,

@@ -22,6 +22,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from acmerun.acmeos.defaults import MASK
 from tests.support import processes
 
 RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
@@ -38,7 +39,14 @@ def journals() -> list[Path]:
 
 
 def events_of(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    """The whole lines of a journal or events file (a line a kill cut short is left out)."""
+    found = []
+    for line in path.read_text().splitlines():
+        try:
+            found.append(json.loads(line))
+        except ValueError:
+            continue
+    return found
 
 
 def validator() -> jsonschema.protocols.Validator:
@@ -244,3 +252,38 @@ def test_kill_9_at_random_moments_then_resume_upgrades_every_device_once(tmp_pat
 @pytest.mark.slow
 def test_kill_9_of_the_848_device_fleet_upgrade_then_resume(tmp_path: Path) -> None:
     kill_and_resume((), None, 4, tmp_path)
+
+
+def test_a_secret_extra_var_is_masked_in_the_journal_and_given_again_on_resume(
+    small_lab: processes.LabProcess, tmp_path: Path
+) -> None:
+    from tests.support.credentials import LAB_PASSWORD
+
+    env = processes.environment(small_lab.url)
+    secret = f"device_password={LAB_PASSWORD}"
+    args = (str(RUNBOOKS / "upgrade-fleet.yml"), "-e", f"target_version={TARGET}", "-e", secret)
+    done = processes.run_acmerun(*args, "-q", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    [journal] = journals()
+    start = events_of(journal)[0]
+    assert start["options"]["extra_vars"] == {"target_version": TARGET, "device_password": MASK}
+    # the run's end torn away by a crash: every host is done, the run is not
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(b"".join(lines[:-1]) + lines[-1][:30])
+    missing = processes.run_acmerun("resume", env=env, cwd=tmp_path)
+    assert (missing.returncode, missing.stdout) == (5, "")
+    assert missing.stderr == (
+        f"acmerun: error: run {journal.stem} was given a secret -e device_password: give it "
+        f"again (acmerun resume {journal.stem} -e device_password=...)\n"
+    )
+    resumed = processes.run_acmerun(
+        "resume", "-e", secret, "--report", "r.json", "-q", env=env, cwd=tmp_path
+    )
+    assert (resumed.returncode, resumed.stdout, resumed.stderr) == (0, "", "")
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert len(report["hosts"]) == 10
+    assert {h["status"] for h in report["hosts"].values()} == {"changed"}  # kept as they ended
+    assert len(installs(small_lab)) == 10  # no host ran again
+    events = events_of(journal)
+    check_lines(events)
+    assert [e["event"] for e in events][-2:] == ["resume", "run_end"]
