@@ -32,8 +32,10 @@ from acmerun.session.options import RunOptions
 from acmerun.session.record import PreparedRun
 from acmerun.stop import StopToken
 
-#: how long ``settle`` waits between two looks at a device that is installing (seconds)
+#: how long ``settle`` waits between two looks at a device that is down or installing (seconds):
+#: the first pause, doubled each time up to the last
 SETTLE_PAUSE = 0.2
+SETTLE_MAX_PAUSE = 1.0
 #: how long ``settle`` waits for a device in flight when the run died (seconds)
 SETTLE_TIMEOUT = REBOOT_TIMEOUT
 
@@ -145,26 +147,29 @@ def settle(task: Task, timeout: float, stop: StopToken) -> Result:
     An install of the version the device runs changes nothing (``unchanged``) and is
     refused (``busy``) while an install runs: that is how a running install is seen.
     """
-    device = task.host.get_connection(CONNECTION_NAME, task.nornir.config)
     give_up = time.monotonic() + timeout
+    pause = SETTLE_PAUSE
     while True:
         left = give_up - time.monotonic()
         if left <= 0:
             raise RebootTimeout(timeout)
-        device.wait_until_up(left)
         try:
+            device = task.host.get_connection(CONNECTION_NAME, task.nornir.config)
+            device.wait_until_up(left)
             version = device.get_version()["full_version"]
             device.install_os_version(version)
         except CommandError as error:
             if error.code != "busy":
                 raise
-            if stop.wait_interrupted(SETTLE_PAUSE):
-                raise
         except AcmeOSError as error:
             if not error.unreachable:
                 raise
+            task.host.close_connections()
         else:
             return Result(host=task.host, result=version)
+        if stop.wait_interrupted(min(pause, max(0.0, give_up - time.monotonic()))):
+            raise RebootTimeout(timeout)
+        pause = min(pause * 2, SETTLE_MAX_PAUSE)
 
 
 def settle_in_flight(

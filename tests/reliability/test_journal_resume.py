@@ -15,6 +15,7 @@ import signal
 import stat
 import urllib.request
 from collections import Counter, defaultdict
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -287,3 +288,39 @@ def test_a_secret_extra_var_is_masked_in_the_journal_and_given_again_on_resume(
     events = events_of(journal)
     check_lines(events)
     assert [e["event"] for e in events][-2:] == ["resume", "run_end"]
+
+
+def test_devices_rebooting_when_the_run_died_are_waited_for_before_their_group_goes_on(
+    tmp_path: Path,
+) -> None:
+    # reboots long enough that the resumed run is up before the devices are, even loaded
+    lab = processes.start_lab("--install-seconds", "0.2", "--reboot-seconds", "12", cwd=tmp_path)
+    try:
+        env = processes.environment(lab.url)
+        first = processes.start_acmerun(
+            str(RUNBOOKS / "upgrade-fleet.yml"), "-e", f"target_version={TARGET}", "-q",
+            env=env, cwd=tmp_path,
+        )  # fmt: skip
+        try:
+            # the first device installed: it and the others of the first wave reboot now
+            processes.wait_until(lambda: len(installs(lab)) >= 1, "a first install")
+        finally:
+            first.kill()
+        resumed = processes.run_acmerun(
+            "resume", "--report", "r.json", "-q", env=env, cwd=tmp_path, timeout=120
+        )
+        assert (resumed.returncode, resumed.stdout, resumed.stderr) == (0, "", ""), resumed.stdout
+        [journal] = journals()
+        [resume] = [e for e in events_of(journal) if e["event"] == "resume"]
+        at = datetime.fromisoformat(resume["at"]).timestamp()
+        downtime = get(lab, "/lab/downtime")
+        down_then = [h for h in resume["in_flight"] if any(s < at < e for s, e in downtime[h])]
+        assert down_then, "no device was still rebooting when the resumed run started"
+        report = json.loads((tmp_path / "r.json").read_text())
+        assert {h["status"] for h in report["hosts"].values()} <= {"changed", "ok"}
+        assert all(report["hosts"][h]["status"] == "ok" for h in down_then)  # nothing to do
+        assert {d["version"] for d in get(lab, "/lab/devices").values()} == {TARGET}
+        assert len(installs(lab)) == 10
+        assert groups_ever_two_down(lab) == []
+    finally:
+        processes.stop([lab])
