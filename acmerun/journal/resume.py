@@ -26,6 +26,7 @@ from acmerun.journal.state import JournalState, runbook_digest
 from acmerun.outcome import FAILURES, HostOutcome, NotRun, NotRunKind, Status
 from acmerun.plugins.connections.acmeos import CONNECTION_NAME
 from acmerun.plugins.tasks.acmeos import REBOOT_TIMEOUT
+from acmerun.results import host_outcome
 from acmerun.runbook.model import Runbook
 from acmerun.secrets import Secrets, secret_looking
 from acmerun.session.options import RunOptions
@@ -175,7 +176,11 @@ def settle(task: Task, timeout: float, stop: StopToken) -> Result:
 def settle_in_flight(
     run: PreparedRun, hosts: Iterable[str], timeout: float = SETTLE_TIMEOUT
 ) -> dict[str, HostOutcome]:
-    """Wait for the devices in flight when the run died; the outcome of each that failed to."""
+    """Wait for the devices in flight when the run died; the outcome of each that did not settle.
+
+    A device that never answered is unreachable (failed for another error); one the
+    run's stop kept from being waited for is not run, and stays in flight in the journal.
+    """
     wanted = set(hosts)
     if not wanted:
         return {}
@@ -183,6 +188,10 @@ def settle_in_flight(
     results = nr.run(task=settle, name="wait for the device", timeout=timeout, stop=run.stop)
     failed: dict[str, HostOutcome] = {}
     for name, result in results.items():
+        seen = host_outcome(name, result)
+        if seen.not_run is not None:  # the run stopped first (a signal): still in flight
+            failed[name] = _never(run, name, seen.not_run)
+            continue
         if not result.failed:
             continue
         error = next((r.exception for r in result if r.exception is not None), None)

@@ -3,9 +3,10 @@
 A journal is read line by line; a line that is not a whole JSON object (the last
 line a ``kill -9`` cut short) is ignored. The events are folded in order, over
 every part of the run (the first and each resume): a host is done once a
-``host_end`` says so (unless it was only interrupted or lost), in flight from its
-``host_start`` until then; the run is finished once a ``run_end`` with an exit
-code other than 99 (interrupted) closes it.
+``host_end`` says so (unless it was interrupted or lost: it runs again), in
+flight from its ``host_start`` until a ``host_end`` of a part that ran it; the
+run is finished once a ``run_end`` with an exit code other than 99 (interrupted)
+closes it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from acmerun.errors import BadOptions, Refused
 from acmerun.journal.log import journal_dir
-from acmerun.outcome import HostOutcome, NotRunKind
+from acmerun.outcome import HostOutcome, NotRunKind, Status
 from acmerun.session.runid import is_run_id
 
 #: a host that ended so is run again on resume: it never got to its steps, or lost them
@@ -93,10 +94,15 @@ def read_journal(path: Path) -> JournalState:
             state.in_flight.add(host)
         elif kind == "host_end" and isinstance(host, str):
             outcome = HostOutcome.from_dict(host, event.get("outcome") or {"status": "failed"})
-            state.in_flight.discard(host)
             if outcome.not_run is not None and outcome.not_run.kind in RUN_AGAIN:
+                # not run in this part: a device left in flight by an earlier one still is
                 state.done.pop(host, None)
+            elif outcome.status is Status.INTERRUPTED:
+                # stopped between two steps: run again, its device between changes
+                state.done.pop(host, None)
+                state.in_flight.discard(host)
             else:
+                state.in_flight.discard(host)
                 state.done[host] = outcome
         elif kind == "resume":
             state.resumes += 1

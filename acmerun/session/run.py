@@ -148,12 +148,13 @@ def _resume(
     kept = dict(state.done)
     waiting = sorted(h for h in state.in_flight if h not in kept)
     logger.info("resuming run %s: %d hosts done, %d in flight", run.run_id, len(kept), len(waiting))
-    down = settle_in_flight(run, waiting)
-    stopped = halted(run, {**kept, **down}, down)
-    for outcome in [*down.values(), *stopped.values()]:
+    unsettled = settle_in_flight(run, waiting)
+    down = {h for h, o in unsettled.items() if o.not_run is None}
+    stopped = halted(run, {**kept, **unsettled}, down)
+    for outcome in [*unsettled.values(), *stopped.values()]:
         if run.events is not None:
             run.events.host_ended(outcome)
-    kept.update(down)
+    kept.update(unsettled)
     kept.update(stopped)
     rest = tuple(h for h in run.selected if h not in kept)
     hosts: dict[str, HostOutcome] = {}
