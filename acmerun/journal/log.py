@@ -199,7 +199,8 @@ class EventLog:
         data: dict[str, Any] = {"v": EVENTS_VERSION, "event": event, "at": now()}
         data.update(fields)
         line = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
-        if self._redactor.secrets and (self._redactor.in_json(line) or "://" in line):
+        # a secret in any of its forms (escaped, whitespace collapsed), or a URL's password
+        if (self._redactor.secrets or "://" in line) and self._redactor.text(line) != line:
             line = json.dumps(self._redactor.data(data), ensure_ascii=True, separators=(",", ":"))
         line += "\n"
         number = 0
