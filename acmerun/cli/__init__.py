@@ -44,6 +44,11 @@ _LAZY_COMMANDS = {
         "apply_command",
         "Apply a plan: exactly its changes, on its hosts.",
     ),
+    "resume": (
+        "acmerun.cli.resume",
+        "resume_command",
+        "Continue a run that died, from its journal.",
+    ),
 }
 
 
@@ -129,7 +134,7 @@ def cli() -> None:
 
     Exit codes: 0 ok, 2 a host failed, 3 a host unreachable, 4 runbook invalid,
     5 bad options, 6 changes pending (--check --detailed-exitcode, plan), 7 runbook
-    locked by another run, 8 refused (apply), 99 interrupted, 250 unexpected error.
+    locked by another run, 8 refused (apply, resume), 99 interrupted, 250 unexpected error.
     """
 
 

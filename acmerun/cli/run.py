@@ -6,7 +6,7 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import click
 
@@ -14,6 +14,9 @@ from acmerun import DEFAULT_WORKERS
 from acmerun.cli.boundary import CONTEXT
 from acmerun.defaults import DEFAULT_AUTH_FAILURE_LIMIT, MAX_CONNECT_RATE
 from acmerun.errors import BadOptions
+
+if TYPE_CHECKING:
+    from acmerun.session import RunOptions, RunResult
 
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -108,6 +111,14 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     help="Write the HTML report to FILE: summary, timeline, failures, hosts (one file, no script).",
 )
 @click.option(
+    "--events",
+    "events",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    metavar="FILE",
+    help="Write the run's events to FILE as they happen, one JSON object a line ('-': to "
+    "stdout; the recap and all other output then go to stderr).",
+)
+@click.option(
     "-q",
     "--quiet",
     is_flag=True,
@@ -198,6 +209,7 @@ def run_command(
     report_dir: Path | None,
     junit: Path | None,
     html_file: Path | None,
+    events: Path | None,
     quiet: bool,
     verbosity: int,
     log_file: Path | None,
@@ -267,6 +279,7 @@ def run_command(
         report_dir=report_dir,
         junit=junit,
         html=html_file,
+        events=events,
         quiet=quiet,
         verbosity=verbosity,
         no_color=no_color or bool(os.environ.get("NO_COLOR")),
@@ -281,7 +294,18 @@ def run_command(
         rerun_failed=rerun_failed,
         secrets=secrets,
     )
-    result = execute(options, executor=executor)
+    return finish(execute(options, out=output_of(options), executor=executor))
+
+
+def output_of(options: RunOptions) -> TextIO:
+    """Where the run's recap and lines go: stdout, or stderr when the events go to stdout."""
+    from acmerun.journal.log import STDOUT
+
+    return sys.stderr if options.events == STDOUT else sys.stdout
+
+
+def finish(result: RunResult) -> int:
+    """The exit code of a run; at once when hosts were abandoned in flight."""
     if result.abandoned:
         _exit_now(result.exit_code)
     return result.exit_code

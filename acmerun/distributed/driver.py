@@ -215,6 +215,9 @@ class _ClusterRun:
         self.halted: NotRun | None = None
         self.events: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.terminal = terminal
+        #: the run's event log: a shard's hosts all count as started when the shard starts
+        self.log = run.events
+        self.hosts_of = {shard.name: shard.hosts for shard in shards}
 
     def execute(self) -> dict[str, HostOutcome]:
         run_id = self.specs[0].run_id if self.specs else ""
@@ -295,6 +298,9 @@ class _ClusterRun:
         if message.get("kind") == "started":
             self.started.setdefault(shard, []).append(str(message.get("worker")))
             self.terminal.started(next((s.hosts for s in self.shards if s.name == shard), ()))
+            if self.log is not None:
+                hosts = self.hosts_of.get(shard, ())
+                self.log.hosts_started(h for h in hosts if h not in self.results)
         elif message.get("kind") == "hosts":
             self._keep(message.get("hosts") or {})
 
@@ -303,6 +309,8 @@ class _ClusterRun:
             if name in self.results:
                 continue
             self.results[name] = data
+            if self.log is not None:
+                self.log.host_ended(HostOutcome.from_dict(name, data))
             if Status(data.get("status")) in FAILURES:
                 self.failed += 1
             if data.get(REFUSED) is True:

@@ -40,7 +40,13 @@ class LocalExecutor:
         collector = _Collector()
         box: dict[str, Any] = {}
         with live_lines(run, out, groups=True) as terminal:
-            nr = run.nornir.with_processors([collector, terminal.recorder])
+            processors: list[Any] = [collector, terminal.recorder]
+            if run.events is not None:
+                from acmerun.plugins.processors.events import EventRecorder, RunEvents
+
+                events: RunEvents = run.events  # type: ignore[assignment]  # the run's EventLog
+                processors.append(EventRecorder(events))
+            nr = run.nornir.with_processors(processors)
 
             def work() -> None:
                 try:

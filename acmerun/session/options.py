@@ -64,5 +64,9 @@ class RunOptions:
     guard: HostGuard | None = None
     #: run only these of the selected hosts (``acmerun apply``: the plan's); None: all of them
     only_hosts: tuple[str, ...] | None = None
+    #: write the run's events to this file, one JSON object a line (``-``: standard output)
+    events: Path | None = None
+    #: continue the run of this id, which died (``acmerun resume``); its journal says the rest
+    resume: str | None = None
     #: the run's secrets: every output masks them
     secrets: Secrets = field(default_factory=Secrets.from_environment)

@@ -20,6 +20,9 @@ def check_report_paths(options: RunOptions) -> None:
         folders.append(("--junit", options.junit.parent))
     if options.html is not None:
         folders.append(("--html", options.html.parent))
+    events = options.events if options.events != Path("-") else None
+    if events is not None:
+        folders.append(("--events", events.parent))
     report_dir = options.report_dir or options.config.report_dir
     if report_dir is not None:
         folders.append(("--report-dir", report_dir))
@@ -82,10 +85,18 @@ def _check_report_files(options: RunOptions) -> None:
         if ident is not None:
             inputs.setdefault(ident, f"{what} {path}")
     seen: dict[tuple[int, int] | str, str] = {}
-    targets = (("--report", options.report), ("--junit", options.junit), ("--html", options.html))
+    events = options.events if options.events != Path("-") else None
+    targets = (
+        ("--report", options.report),
+        ("--junit", options.junit),
+        ("--html", options.html),
+        ("--events", events),
+    )
     for option, target in targets:
         if target is None:
             continue
+        if option == "--events" and target.is_symlink():
+            raise BadOptions(f"{option}: {target} is a symbolic link; name the file itself")
         key = check_output_file(option, target, inputs)
         if key in seen:
             raise BadOptions(f"{option}: {target} is also given to {seen[key]}; use two files")

@@ -7,7 +7,7 @@ Dask cluster): an executor needs nothing else, and reads nothing private.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
@@ -121,6 +121,24 @@ class PreparedRun:
     #: the run's login rate (``strategy.connect_rate``), None without one: shared by every
     #: thread of this process; a cluster adds what its shards waited
     logins: LoginRate | None = None
+    #: where the run's events go (the journal, ``--events``); None: nowhere
+    events: RunEvents | None = None
+
+
+class RunEvents(Protocol):
+    """The run's event log (``acmerun.journal.log.EventLog``), told as hosts start and end."""
+
+    def host_started(self, host: str) -> None:
+        """A host starts (on disk before it touches its device)."""
+        ...
+
+    def hosts_started(self, hosts: Iterable[str]) -> None:
+        """Hosts start at once (a cluster's shard): on disk before they touch their devices."""
+        ...
+
+    def host_ended(self, outcome: HostOutcome) -> None:
+        """A host is done, or was not run."""
+        ...
 
 
 class Executor(Protocol):

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from acmerun.errors import BadOptions, ExitCode, ReportNotWritten
 from acmerun.lock import RunbookLock
 from acmerun.logs import run_logging
-from acmerun.outcome import NotRunKind, RunOutcome
+from acmerun.outcome import HostOutcome, NotRunKind, RunOutcome
 from acmerun.secrets import printable
 from acmerun.session.exit import exit_code
 from acmerun.session.options import RunOptions
@@ -33,6 +33,9 @@ from acmerun.session.reporting import report
 from acmerun.session.signals import stop_on_signals
 from acmerun.session.target import stop_embedded_lab
 from acmerun.stop import StopToken
+
+if TYPE_CHECKING:
+    from acmerun.journal.state import JournalState
 
 logger = logging.getLogger("acmerun")
 
@@ -77,13 +80,23 @@ def execute(
         check_report_paths(options)
         with RunbookLock(options.runbook, wait=options.wait_lock):
             run = prepare(runbook, compiled, options, stop)
+            # imported here: the journal's modules read the session's records
+            from acmerun.session.events import run_events
+
             try:
-                return _run(run, executor, out, err)
+                with run_events(run) as (run, state):
+                    return _run(run, executor, out, err, state)
             finally:
                 _stop_lab(run, err)
 
 
-def _run(run: PreparedRun, executor: Executor | None, out: TextIO, err: TextIO) -> RunResult:
+def _run(
+    run: PreparedRun,
+    executor: Executor | None,
+    out: TextIO,
+    err: TextIO,
+    state: JournalState | None,
+) -> RunResult:
     options = run.options
     if not options.quiet:
         print(run.secrets.mask(run.target), file=out, flush=True)
@@ -94,7 +107,7 @@ def _run(run: PreparedRun, executor: Executor | None, out: TextIO, err: TextIO) 
         from acmerun.session.local import LocalExecutor
 
         executor = LocalExecutor()
-    hosts = executor.execute(run, out)
+    hosts = executor.execute(run, out) if state is None else _resume(run, executor, out, state)
     for name, host in hosts.items():
         host.group = host.group or run.groups.get(name, "")
     outcome = RunOutcome(
@@ -121,6 +134,12 @@ def _run(run: PreparedRun, executor: Executor | None, out: TextIO, err: TextIO) 
         host = hosts[name]
         logger.info("host %s: %s%s", name, host.status, f": {host.error}" if host.error else "")
     logger.info("run of %s ended: %s, exit code %d", options.runbook, outcome.totals(), code)
+    from acmerun.journal.log import EventLog
+
+    if isinstance(run.events, EventLog):
+        run.events.emit(
+            "run_end", exit_code=code, totals=outcome.totals(), interrupted=outcome.interrupted
+        )
     from acmerun.session.history import remember  # sqlite3 only once a run has run
 
     try:
@@ -130,6 +149,34 @@ def _run(run: PreparedRun, executor: Executor | None, out: TextIO, err: TextIO) 
         raise
     remember(run, outcome, code, err)
     return RunResult(code, outcome, abandoned=run.stop.abandoned)
+
+
+def _resume(
+    run: PreparedRun, executor: Executor, out: TextIO, state: JournalState
+) -> dict[str, HostOutcome]:
+    """The hosts of a run that died: those done kept, those in flight waited for, the rest run."""
+    from acmerun.journal.resume import halted, settle_in_flight
+
+    kept = dict(state.done)
+    waiting = sorted(h for h in state.in_flight if h not in kept)
+    logger.info("resuming run %s: %d hosts done, %d in flight", run.run_id, len(kept), len(waiting))
+    unsettled = settle_in_flight(run, waiting)
+    down = {h for h, o in unsettled.items() if o.not_run is None}
+    stopped = halted(run, {**kept, **unsettled}, down)
+    for outcome in [*unsettled.values(), *stopped.values()]:
+        if run.events is not None:
+            run.events.host_ended(outcome)
+    kept.update(unsettled)
+    kept.update(stopped)
+    rest = tuple(h for h in run.selected if h not in kept)
+    hosts: dict[str, HostOutcome] = {}
+    if rest:
+        chosen = set(rest)
+        part = replace(
+            run, nornir=run.nornir.filter(filter_func=lambda h: h.name in chosen), selected=rest
+        )
+        hosts = executor.execute(part, out)
+    return {name: hosts.get(name) or kept[name] for name in run.selected}
 
 
 def _stop_lab(run: PreparedRun, err: TextIO) -> None:
