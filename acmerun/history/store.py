@@ -122,8 +122,13 @@ class History:
         self.close()
 
     def add(self, entry: RunEntry) -> None:
-        """Record one run and its hosts, in one transaction."""
+        """Record one run and its hosts, in one transaction.
+
+        A run resumed after a crash keeps its id: its new record replaces the old one.
+        """
         with _sqlite_errors(self.path), _transaction(self._db):
+            self._db.execute("DELETE FROM hosts WHERE run_id = ?", (entry.run_id,))
+            self._db.execute("DELETE FROM runs WHERE run_id = ?", (entry.run_id,))
             self._db.execute(
                 f"INSERT INTO runs ({_RUN_COLUMNS}, report) VALUES "
                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
