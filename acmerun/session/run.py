@@ -107,6 +107,7 @@ def _run(run: PreparedRun, executor: Executor | None, out: TextIO) -> RunResult:
         target=run.target,
         interrupted=run.stop.interrupted,
         run_id=run.run_id,
+        batches=list(run.batches),
     )
     code = exit_code(outcome, detailed=options.detailed_exitcode)
     reason = run.stop.reason
