@@ -77,7 +77,14 @@ def _progress(run: PreparedRun, out: TextIO, live: bool) -> tuple[Any, Any]:
     recorder = ProgressRecorder(total=len(run.selected), on_host_done=lines)
     runner: Any = run.nornir.runner
     title = options.runbook.stem
-    display = LiveProgress(recorder, console, runner.groups_in_flight, title=title, enabled=live)
+    display = LiveProgress(
+        recorder,
+        console,
+        runner.groups_in_flight,
+        title=title,
+        enabled=live,
+        pause_left=getattr(runner, "pause_left", None),
+    )
     return recorder, display
 
 

@@ -145,6 +145,7 @@ class Checkpoints:
             return
         batch.pause_started = now()
         self.pause_until = time.monotonic() + self.pause_seconds
+        logger.info("pause of %g s after batch %d", self.pause_seconds, batch.index)
         try:
             self.token.wait(self.pause_seconds)
         finally:

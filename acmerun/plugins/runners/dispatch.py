@@ -158,7 +158,7 @@ class Rollout:
 
     def _batch_ended(self) -> None:
         """The batch just ended: its record, then the gate and the pause before the next one."""
-        record, self.record = self.record, None
+        record = self.record  # a stop decided from now on is this batch's
         if record is None or record.ended is not None:
             return
         record.ended = now()
@@ -166,13 +166,11 @@ class Rollout:
         if self.closed is not None or self.runner.stopped:
             return
         checks = self.runner.checkpoints
-        self.record = record  # a stop decided now is this batch's
         stop = checks.gate(record, self.task, [self.hosts[i] for i in self.ran])
         if stop is not None:
             self._close(stop)
-        elif self.batches:
+        elif self.batches and not self.task.global_dry_run:  # nothing changed: no soak
             checks.pause(record)
-        self.record = None
 
     def _failed(self, index: int) -> bool:
         result = self.results[index]
