@@ -233,7 +233,7 @@ def recap_lines(
 def _rollout_lines(outcome: RunOutcome, redactor: Redactor) -> list[tuple[str, str]]:
     """The batches that ran, and the batch and gate that stopped the rollout (if one did)."""
     batches = outcome.batches
-    if len(batches) < 2 and not any(b.gate == GATE_FAILED or b.stopped for b in batches):
+    if len(batches) < 2 and not any(b.gate is not None for b in batches):
         return []
     ran = [b for b in batches if b.started is not None]
     hosts = sum(len(b.hosts) for b in ran)
