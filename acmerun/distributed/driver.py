@@ -33,13 +33,14 @@ import logging
 import queue
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, TextIO
 
 from acmerun.acmeos.defaults import PASSWORD_ENV, USERNAME_ENV
 from acmerun.defaults import INVENTORY_PLUGIN
 from acmerun.distributed import ClusterAddress, require_distributed
+from acmerun.distributed.rollout import is_rollout, roll_out, shard_settings
 from acmerun.distributed.shards import Shard, host_values, plan_shards
 from acmerun.distributed.worker import (
     REFUSED,
@@ -52,7 +53,7 @@ from acmerun.distributed.worker import (
 from acmerun.errors import BadOptions
 from acmerun.outcome import FAILURES, HostOutcome, NotRun, NotRunKind, Status, over_failure_limit
 from acmerun.secrets import printable
-from acmerun.session.record import PreparedRun
+from acmerun.session.record import PreparedRun, RunnerSettings
 from acmerun.stop import StopToken
 
 logger = logging.getLogger("acmerun")
@@ -93,9 +94,22 @@ class ClusterExecutor:
             # a password travels only encrypted: local workers inherit it, tcp:// ones own theirs
             scheduler = self.address.scheduler or ""
             sent = password if scheduler.startswith("tls://") else None
-            specs = _specs(shards, run, username, sent)
-            cluster_run = _ClusterRun(dask, client, shards, specs, run, say)
-            return cluster_run.execute()
+            if not is_rollout(run.runner):
+                specs = _specs(shards, run, username, sent)
+                return _ClusterRun(dask, client, shards, specs, run, say).execute()
+
+            def run_batch(names: Sequence[str], failed: int) -> tuple[dict[str, HostOutcome], Any]:
+                mine = plan_shards(
+                    self.shard_by,
+                    list(names),
+                    host_values(hosts, self.shard_by),
+                    run.groups.__getitem__,
+                )
+                specs = _specs(mine, run, username, sent, shard_settings(run.runner))
+                batch = _ClusterRun(dask, client, mine, specs, run, say, failed=failed)
+                return batch.execute(), batch.halted
+
+            return roll_out(run, run_batch)
 
 
 @contextmanager
@@ -132,7 +146,11 @@ def _credentials(run: PreparedRun) -> tuple[str | None, str | None]:
 
 
 def _specs(
-    shards: list[Shard], run: PreparedRun, username: str | None, password: str | None
+    shards: list[Shard],
+    run: PreparedRun,
+    username: str | None,
+    password: str | None,
+    runner: RunnerSettings | None = None,
 ) -> list[ShardSpec]:
     inventory = run.inventory
     text = run.options.runbook.read_text(encoding="utf-8")
@@ -152,7 +170,7 @@ def _specs(
                 runbook_text=text,
                 runbook_path=str(run.options.runbook),
                 inventory=source,
-                runner=run.runner,
+                runner=runner or run.runner,
                 total_hosts=len(run.selected),
                 check=run.options.check,
                 extra_vars=dict(run.options.extra_vars),
@@ -176,6 +194,7 @@ class _ClusterRun:
         specs: list[ShardSpec],
         run: PreparedRun,
         say: Any,
+        failed: int = 0,
     ) -> None:
         self.dask = dask
         self.client = client
@@ -189,7 +208,8 @@ class _ClusterRun:
         self.stop: StopToken = run.stop
         self.say = say
         self.results: dict[str, dict[str, Any]] = {}
-        self.failed = 0
+        self.failed = failed  # the run's, batches before this one included
+        self.most_failed = run.runner.max_failed_in_batch
         self.started: dict[str, list[str]] = {}  # shard -> workers of its attempts
         self.fate: dict[str, NotRun] = {}  # shard -> why its hosts without a result have none
         self.halted: NotRun | None = None
@@ -233,6 +253,9 @@ class _ClusterRun:
                 if self.halted is None and over_failure_limit(self.limit, self.failed, self.total):
                     assert self.limit is not None
                     self._halt(NotRun.failure_limit(self.limit, self.failed, self.total))
+                most = self.most_failed
+                if self.halted is None and most is not None and self.failed > most:
+                    self._halt(NotRun(NotRunKind.FAILED_COUNT, limit=most, failed=self.failed))
                 if self.halted is None and self.auth_limit and self.refused >= self.auth_limit:
                     reason = NotRun.auth_limit(self.auth_limit, self.refused, self.last_refused)
                     self.stop.request(reason)

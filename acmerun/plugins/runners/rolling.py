@@ -166,14 +166,19 @@ class RollingRunner:
         stops the run as ``stop()`` does, waits for the hosts in flight, and propagates.
         """
         groups = name_groups(self.group_by, self._namer, hosts)
-        canary = self._canary(hosts)
-        batches = plan_batches(canary, self._serial_sizes, len(hosts))
-        rollout = Rollout(self, task, hosts, groups, batches, bool(canary))
+        batches, canary = self.plan(hosts)
+        rollout = Rollout(self, task, hosts, groups, batches, canary)
         self._rollout = rollout
         try:
             return rollout.execute()
         finally:
             self._rollout = None
+
+    def plan(self, hosts: list[Host]) -> tuple[list[list[int]], bool]:
+        """The batches of a run over ``hosts`` (their indexes), and True when the first one
+        is the canary's: the canary hosts alone first, then ``serial``'s batches."""
+        canary = self._canary(hosts)
+        return plan_batches(canary, self._serial_sizes, len(hosts)), bool(canary)
 
     def stop(self) -> None:
         """Start no new host, in this run or any later one; hosts in flight finish.
