@@ -16,8 +16,11 @@ import enum
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
+
+from acmerun.moments import iso_moment, parse_moment
+from acmerun.rollout import Batch
 
 
 class Status(str, enum.Enum):
@@ -56,16 +59,16 @@ class NotRunKind(str, enum.Enum):
     INTERRUPTED = "interrupted"  # SIGINT/SIGTERM before it started
     UNFINISHED = "unfinished"  # the run ended (abandoned, a crash) before it finished
     LOST = "lost"  # the process running it was lost (a cluster worker); ``detail`` says how
+    GATE = "gate"  # the gate after an earlier batch failed (``host``, ``batch``, ``detail``)
+    UNHEALTHY = "unhealthy"  # max_unhealthy_percent of the hosts were down before its batch
+    FAILED_COUNT = "failed_count"  # more than max_failed_in_batch hosts failed
 
     def __str__(self) -> str:
         return self.value
 
 
 _NOT_RUN_STATUS = {
-    NotRunKind.HALTED_GROUP: Status.SKIPPED,
-    NotRunKind.HALTED_FLEET: Status.SKIPPED,
-    NotRunKind.FAILURE_LIMIT: Status.SKIPPED,
-    NotRunKind.AUTH_LIMIT: Status.SKIPPED,
+    **{kind: Status.SKIPPED for kind in NotRunKind},
     NotRunKind.INTERRUPTED: Status.INTERRUPTED,
     NotRunKind.UNFINISHED: Status.INTERRUPTED,
     NotRunKind.LOST: Status.UNREACHABLE,
@@ -92,8 +95,8 @@ class NotRun:
     limit: float | None = None
     failed: int = 0
     total: int = 0
-    #: what happened, in words (LOST)
-    detail: str = ""
+    detail: str = ""  # what happened, in words (LOST; GATE: the gate's own message)
+    batch: int = 0  # the batch whose gate failed (GATE), or that did not start (UNHEALTHY)
 
     @classmethod
     def interrupted(cls) -> NotRun:
@@ -132,6 +135,15 @@ class NotRun:
                 f"not started: {self.failed} authentication failures "
                 f"(auth_failure_limit {self.limit or 0:g}; the last on {self.host})"
             )
+        if self.kind is NotRunKind.GATE:
+            where = f"batch {self.batch} failed on {self.host}"
+            return f"not started: the gate after {where}: {self.detail}"
+        if self.kind is NotRunKind.UNHEALTHY:
+            share = f"{self.failed} of {self.total} hosts unhealthy before batch {self.batch}"
+            return f"not started: {share} (max_unhealthy_percent {self.limit or 0:g}%)"
+        if self.kind is NotRunKind.FAILED_COUNT:
+            most = f"max_failed_in_batch {self.limit or 0:g}"
+            return f"not started: {self.failed} hosts failed ({most})"
         if self.kind is NotRunKind.INTERRUPTED:
             return "not started: run interrupted"
         if self.kind is NotRunKind.UNFINISHED:
@@ -154,23 +166,6 @@ class NotRun:
         return cls(NotRunKind(data["kind"]), **{k: v for k, v in data.items() if k in names})
 
 
-def _moment(value: Any) -> datetime | None:
-    """A time ``to_dict`` wrote (ISO 8601), or None."""
-    if not value:
-        return None
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    """``2026-11-24T15:17:00.123Z`` (UTC, milliseconds, as the reports write times), or None."""
-    if moment is None:
-        return None
-    utc = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
-    utc = utc.astimezone(timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
 @dataclass(frozen=True)
 class Downtime:
     """When a device was down during a step: from the reboot's start until it was back."""
@@ -185,14 +180,14 @@ class Downtime:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"start", "end"}``, ISO 8601 UTC."""
-        return {"start": _iso(self.start), "end": _iso(self.end)}
+        return {"start": iso_moment(self.start), "end": iso_moment(self.end)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Downtime | None:
         """The record ``to_dict`` gave (None for None)."""
         if not data:
             return None
-        start, end = _moment(data.get("start")), _moment(data.get("end"))
+        start, end = parse_moment(data.get("start")), parse_moment(data.get("end"))
         return cls(start, end) if start is not None and end is not None else None
 
 
@@ -282,8 +277,8 @@ class HostOutcome:
             "error": self.error,
             "duration": round(self.duration, 6),
             "steps": [s.to_dict() for s in self.steps],
-            "started": _iso(self.started),
-            "ended": _iso(self.ended),
+            "started": iso_moment(self.started),
+            "ended": iso_moment(self.ended),
             "group": self.group,
         }
         if self.not_run is not None:
@@ -301,8 +296,8 @@ class HostOutcome:
             error=data.get("error"),
             duration=float(data.get("duration") or 0.0),
             not_run=NotRun.from_dict(not_run) if not_run else None,
-            started=_moment(data.get("started")),
-            ended=_moment(data.get("ended")),
+            started=parse_moment(data.get("started")),
+            ended=parse_moment(data.get("ended")),
             group=str(data.get("group") or ""),
         )
 
@@ -344,6 +339,7 @@ class RunOutcome:
     interrupted: bool = False
     run_id: str = ""  # session/runid.py; "" for an outcome made outside a run
     login_rate: dict[str, Any] | None = None  # connect_rate's cost; None without a rate
+    batches: list[Batch] = field(default_factory=list)  # the rollout's (acmerun/rollout.py)
 
     def totals(self) -> dict[str, int]:
         """How many hosts ended in each status (every status present, zeros included)."""
@@ -381,6 +377,7 @@ class RunOutcome:
             "target": self.target,
             "interrupted": self.interrupted,
             "run_id": self.run_id,
+            "batches": [b.to_dict() for b in self.batches],
             "hosts": {n: self.hosts[n].to_dict() for n in sorted(self.hosts)},
         }
 
@@ -397,4 +394,5 @@ class RunOutcome:
             target=data.get("target", ""),
             interrupted=bool(data.get("interrupted")),
             run_id=str(data.get("run_id") or ""),
+            batches=[Batch.from_dict(b) for b in data.get("batches") or ()],
         )

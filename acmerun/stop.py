@@ -69,6 +69,10 @@ class StopToken:
         """Set on an interrupt: for code that polls an Event (a template being rendered)."""
         return self._interrupted
 
+    def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for any stop request; True if one came."""
+        return self._stopped.wait(timeout)
+
     def wait_interrupted(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for an interrupt; True if it came."""
         return self._interrupted.wait(timeout)

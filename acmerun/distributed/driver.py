@@ -37,28 +37,26 @@ import dataclasses
 import itertools
 import logging
 import queue
-import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from typing import Any, TextIO
 
 from acmerun.acmeos.defaults import PASSWORD_ENV, USERNAME_ENV
-from acmerun.defaults import INVENTORY_PLUGIN
 from acmerun.distributed import ClusterAddress, require_distributed
 from acmerun.distributed.capacity import Capacity, offered, workers
+from acmerun.distributed.connect import client_of, credentials_of, shard_specs
 from acmerun.distributed.recover import RERUN, Recovery
+from acmerun.distributed.rollout import is_rollout, roll_out, shard_settings
 from acmerun.distributed.shards import Shard, host_values, plan_shards
 from acmerun.distributed.share import shards_at_once, with_share
 from acmerun.distributed.terminal import Terminal, Terminals, plain_lines
 from acmerun.distributed.worker import (
     REFUSED,
     STREAM_SECONDS,
-    Secret,
     ShardSpec,
     stop_names,
     topic,
 )
-from acmerun.errors import BadOptions
 from acmerun.outcome import FAILURES, HostOutcome, NotRun, NotRunKind, Status, over_failure_limit
 from acmerun.plugins.connections.rate import Waited
 from acmerun.secrets import printable
@@ -69,8 +67,6 @@ logger = logging.getLogger("acmerun")
 
 #: how long the driver waits for events in one slice (signals are handled between)
 _WAIT_SLICE = 0.2
-#: seconds to reach an existing scheduler
-CONNECT_TIMEOUT = 10.0
 
 
 class ClusterExecutor:
@@ -94,10 +90,10 @@ class ClusterExecutor:
             run.groups.__getitem__,
         )
 
-        username, password = _credentials(run)
+        username, password = credentials_of(run)
         env = {USERNAME_ENV: username, PASSWORD_ENV: password}
         with (
-            _client(dask, self.address, {k: v for k, v in env.items() if v}) as client,
+            client_of(dask, self.address, {k: v for k, v in env.items() if v}) as client,
             self.live(run, out) as terminal,
         ):
 
@@ -110,76 +106,22 @@ class ClusterExecutor:
             # a password travels only encrypted: local workers inherit it, tcp:// ones own theirs
             scheduler = self.address.scheduler or ""
             sent = password if scheduler.startswith("tls://") else None
-            specs = _specs(shards, run, username, sent)
-            cluster_run = _ClusterRun(dask, client, shards, specs, run, say, terminal)
-            return cluster_run.execute()
+            if not is_rollout(run.runner):
+                specs = shard_specs(shards, run, username, sent)
+                return _ClusterRun(dask, client, shards, specs, run, say, terminal).execute()
 
+            def run_batch(names: Sequence[str], failed: int) -> tuple[dict[str, HostOutcome], Any]:
+                mine = plan_shards(
+                    self.shard_by,
+                    list(names),
+                    host_values(hosts, self.shard_by),
+                    run.groups.__getitem__,
+                )
+                specs = shard_specs(mine, run, username, sent, shard_settings(run.runner))
+                batch = _ClusterRun(dask, client, mine, specs, run, say, terminal, failed=failed)
+                return batch.execute(), batch.halted
 
-@contextmanager
-def _client(dask: Any, address: ClusterAddress, env: dict[str, str]) -> Iterator[Any]:
-    if address.local:
-        cluster = dask.LocalCluster(
-            env=env,  # the worker processes' own environment: the password never goes by Dask
-            n_workers=address.workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-        try:
-            with dask.Client(cluster) as client:
-                yield client
-        finally:
-            cluster.close()
-        return
-    try:
-        client = dask.Client(address.scheduler, timeout=CONNECT_TIMEOUT)
-    except (OSError, TimeoutError) as exc:
-        raise BadOptions(f"cannot reach the Dask scheduler at {address.scheduler}: {exc}") from None
-    with client:
-        yield client
-
-
-def _credentials(run: PreparedRun) -> tuple[str | None, str | None]:
-    """The username and password the driver logs in with."""
-    password = run.nornir.inventory.defaults.password or run.credentials.password
-    username = run.nornir.inventory.defaults.username or run.credentials.username
-    return username or None, password or None
-
-
-def _specs(
-    shards: list[Shard], run: PreparedRun, username: str | None, password: str | None
-) -> list[ShardSpec]:
-    inventory = run.inventory
-    text = run.options.runbook.read_text(encoding="utf-8")
-    run_id = uuid.uuid4().hex[:12]
-    specs = []
-    for shard in shards:
-        source = inventory
-        by_site = inventory.plugin == INVENTORY_PLUGIN and shard.key == "site"
-        if by_site and "(none)" not in shard.values:
-            options = {**inventory.options, "filter_sites": list(shard.values)}
-            source = type(inventory)(inventory.plugin, options, inventory.embedded)
-        specs.append(
-            ShardSpec(
-                run_id=run_id,
-                shard=shard.name,
-                hosts=shard.hosts,
-                runbook_text=text,
-                runbook_path=str(run.options.runbook),
-                inventory=source,
-                runner=run.runner,
-                total_hosts=len(run.selected),
-                check=run.options.check,
-                extra_vars=dict(run.options.extra_vars),
-                tags=run.options.tags,
-                skip_tags=run.options.skip_tags,
-                username=username,
-                password=Secret(password) if password else None,
-            )
-        )
-    return specs
+            return roll_out(run, run_batch)
 
 
 class _ClusterRun:
@@ -194,6 +136,7 @@ class _ClusterRun:
         run: PreparedRun,
         say: Any,
         terminal: Terminal,
+        failed: int = 0,
     ) -> None:
         self.dask = dask
         self.client = client
@@ -209,7 +152,8 @@ class _ClusterRun:
         self.stop: StopToken = run.stop
         self.say = say
         self.results: dict[str, dict[str, Any]] = {}
-        self.failed = 0
+        self.failed = failed  # the run's, batches before this one included
+        self.most_failed = run.runner.max_failed_in_batch
         self.started: dict[str, list[str]] = {}  # shard -> workers of its attempts
         self.fate: dict[str, NotRun] = {}  # shard -> why its hosts without a result have none
         self.halted: NotRun | None = None
@@ -265,6 +209,9 @@ class _ClusterRun:
                 if self.halted is None and over_failure_limit(self.limit, self.failed, self.total):
                     assert self.limit is not None
                     self._halt(NotRun.failure_limit(self.limit, self.failed, self.total))
+                most = self.most_failed
+                if self.halted is None and most is not None and self.failed > most:
+                    self._halt(NotRun(NotRunKind.FAILED_COUNT, limit=most, failed=self.failed))
                 if self.halted is None and self.auth_limit and self.refused >= self.auth_limit:
                     reason = NotRun.auth_limit(self.auth_limit, self.refused, self.last_refused)
                     self.stop.request(reason)

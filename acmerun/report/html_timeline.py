@@ -96,7 +96,28 @@ def svg(outcome: RunOutcome, redactor: Redactor) -> str:
         f'width="{width}" height="{height}" role="img" data-lanes="{len(found)}" '
         f'data-lane-kind="{kind}"><title>timeline, one lane per {kind}</title>'
     )
-    return head + _axis(span, rows) + body + "</svg>"
+    return head + _axis(span, rows) + body + _batch_marks(outcome, x, rows, esc) + "</svg>"
+
+
+def _batch_marks(outcome: RunOutcome, x: Callable[[datetime], float], rows: int, esc: _Esc) -> str:
+    """A line where each batch of a rollout started, and its gate's result in its title."""
+    if len(outcome.batches) < 2 and not any(b.gate for b in outcome.batches):
+        return ""
+    parts = []
+    for batch in outcome.batches:
+        if batch.started is None:
+            continue
+        px = x(batch.started)
+        gate = f", gate {batch.gate}" if batch.gate else ""
+        tip = f"batch {batch.index}{' (canary)' if batch.canary else ''}: {len(batch.hosts)} hosts"
+        tip += gate + (f": {batch.gate_message}" if batch.gate_message else "")
+        parts.append(
+            f'<g class="batch" data-batch="{batch.index}" data-gate="{batch.gate or ""}">'
+            f'<line x1="{px:.1f}" y1="{_AXIS - 4}" x2="{px:.1f}" y2="{_AXIS + rows * _LANE}" '
+            f'stroke="#555" stroke-dasharray="3 2"/><text class="tick" x="{px + 2:.1f}" '
+            f'y="{_AXIS - 6}">b{batch.index}</text><title>{esc(tip, 500)}</title></g>'
+        )
+    return "".join(parts)
 
 
 def _span(outcome: RunOutcome) -> tuple[datetime, float]:

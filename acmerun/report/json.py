@@ -19,6 +19,7 @@ from typing import Any
 from acmerun import __version__
 from acmerun.outcome import HostOutcome, RunOutcome, rescued
 from acmerun.report.atomic import FileReport, as_utc
+from acmerun.rollout import Batch
 from acmerun.secrets import Redactor
 
 
@@ -44,6 +45,7 @@ def report_data(
     data = _head(outcome, exit_code)
     redactor = Redactor(secrets)
     result: dict[str, Any] = redactor.data(data, keys=False)
+    result["batches"] = _batches(outcome, redactor)
     result["hosts"] = {
         name: _masked_record(_host_record(outcome.hosts[name]), redactor)
         for name in sorted(outcome.hosts)
@@ -60,6 +62,7 @@ def report_text(outcome: RunOutcome, *, exit_code: int, secrets: Iterable[str | 
     """
     redactor = Redactor(secrets)
     head = redactor.data(_head(outcome, exit_code), keys=False)
+    head["batches"] = _batches(outcome, redactor)
     fields = [f"  {_dumps(key)}: {_dumps(value)}" for key, value in head.items()]
     lines = [
         f"    {_dumps(name)}: {_host_json(_host_record(outcome.hosts[name]), redactor)}"
@@ -67,6 +70,17 @@ def report_text(outcome: RunOutcome, *, exit_code: int, secrets: Iterable[str | 
     ]
     fields.append('  "hosts": {\n' + ",\n".join(lines) + "\n  }" if lines else '  "hosts": {}')
     return "{\n" + ",\n".join(fields) + "\n}\n"
+
+
+def _batches(outcome: RunOutcome, redactor: Redactor) -> list[dict[str, Any]]:
+    """The rollout's batches; host names kept as they are (structure), messages masked."""
+    found = []
+    for batch in outcome.batches:
+        data = batch.to_dict()
+        for key in ("gate_message", "stopped"):
+            data[key] = redactor.data(data[key])
+        found.append(data)
+    return found
 
 
 def _host_record(host: HostOutcome) -> dict[str, Any]:
@@ -157,6 +171,7 @@ def outcome_from_report(data: Any) -> tuple[RunOutcome, int]:
         interrupted=bool(data.get("interrupted")),
         run_id=str(data.get("run_id") or ""),
         login_rate=dict(rate) if isinstance(rate := data.get("login_rate"), dict) else None,
+        batches=[Batch.from_dict(b) for b in data.get("batches") or ()],
     )
     return outcome, int(data["exit_code"])
 

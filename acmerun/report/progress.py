@@ -68,8 +68,11 @@ class LiveProgress:
         enabled: bool = True,
         title: str = "",
         refresh_per_second: float = 4.0,
+        pause_left: Callable[[], float | None] | None = None,
     ) -> None:
         self.recorder = recorder
+        #: seconds left of a rollout's pause between batches (None: not pausing)
+        self.pause_left = pause_left
         self.console = console
         self.groups_in_flight = groups_in_flight
         self.enabled = enabled
@@ -150,9 +153,20 @@ class LiveProgress:
         groups = self._groups()
         if groups is not None:
             flight += f", {groups} groups"
+        left = self._pause_left()
+        if left is not None:
+            flight = f"  pause {_clock(left)} before the next batch"
         counts.append(flight)
         counts.truncate(width - 1, overflow="ellipsis")
         return Group(head, counts)
+
+    def _pause_left(self) -> float | None:
+        if self.pause_left is None:
+            return None
+        try:
+            return self.pause_left()
+        except Exception:
+            return None
 
     def _groups(self) -> int | None:
         if self.groups_in_flight is None:

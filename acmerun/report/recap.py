@@ -42,6 +42,7 @@ from acmerun.report.steps import (
     not_checked,
     skip_reason,
 )
+from acmerun.rollout import GATE_FAILED
 from acmerun.secrets import Redactor, printable
 
 #: ``all`` prints a line for every host; ``problems`` only for hosts not ok or changed
@@ -209,6 +210,12 @@ def recap_lines(
             noun = "host" if n == 1 else "hosts"
             lines.append(styled(f"{printable(path)} ({n} {noun}): does not support check mode"))
 
+    rollout = _rollout_lines(outcome, redactor)
+    if rollout:
+        lines.append(Text())
+        lines.append(rule("ROLLOUT"))
+        lines.extend(styled(line, style) for line, style in rollout)
+
     totals = outcome.totals()
     lines.append(Text())
     lines.append(rule("TOTALS"))
@@ -245,6 +252,27 @@ def login_rate_line(figures: Mapping[str, Any]) -> str:
         f"{figures.get('logins', 0):g} logins waited {figures.get('waited_seconds', 0.0):.1f} s "
         "in all"
     )
+
+
+def _rollout_lines(outcome: RunOutcome, redactor: Redactor) -> list[tuple[str, str]]:
+    """The batches that ran, and the batch and gate that stopped the rollout (if one did)."""
+    batches = outcome.batches
+    if len(batches) < 2 and not any(b.gate is not None for b in batches):
+        return []
+    ran = [b for b in batches if b.started is not None]
+    hosts = sum(len(b.hosts) for b in ran)
+    found = [
+        (f"batches: {len(ran)} of {len(batches)} ran ({hosts} of {len(outcome.hosts)} hosts)", "")
+    ]
+    for batch in batches:
+        name = f"batch {batch.index}" + (" (canary)" if batch.canary else "")
+        if batch.gate == GATE_FAILED:
+            message = printable(_first_line(redactor.text(batch.gate_message)))
+            found.append((f"{name}: the gate failed on {message}", "bold red"))
+        elif batch.stopped:
+            reason = printable(_first_line(redactor.text(batch.stopped)))
+            found.append((f"the rollout stopped at {name}: {reason}", "bold red"))
+    return found
 
 
 def _skipped_steps(outcome: RunOutcome) -> dict[tuple[str, str], int]:

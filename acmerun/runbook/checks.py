@@ -241,4 +241,16 @@ def semantic_problems(
     if isinstance(steps, list):
         for i, step in enumerate(steps):
             problems.extend(_step(source, step, ("steps", i), scope))
+    gate = strategy.get("gate") if isinstance(strategy, Mapping) else None
+    if isinstance(gate, list):
+        # the gate runs on its own: it sees the vars and host data, not what the steps register
+        path = ("strategy", "gate")
+        on_its_own = Scope(scope.vars, scope.extra, scope.host_keys, _registers(gate, path, {}))
+        for i, step in enumerate(gate):
+            if isinstance(step, Mapping) and "include" in step:
+                problems.append(_at(source, (*path, i, "include"), _NO_INCLUDE))
+            problems.extend(_step(source, step, (*path, i), on_its_own))
     return problems
+
+
+_NO_INCLUDE = "a gate's steps are written in the runbook: 'include' is not supported there"

@@ -158,6 +158,7 @@ class CompiledRunbook:
         extra_vars: Mapping[str, Any],
         stop: StopToken | None = None,
         guard: HostGuard | None = None,
+        gate: Sequence[CompiledStep] = (),
     ) -> None:
         self.runbook = runbook
         #: a step run first on every host, whose verdict may leave the host untouched
@@ -167,6 +168,7 @@ class CompiledRunbook:
         #: the run's stop token: on an interrupt, no host starts a further step
         self.stop = stop if stop is not None else StopToken()
         self._steps = list(steps)
+        self._gate = list(gate)
         rolling = runbook.strategy.rolling
         self._group_by = compile_text(rolling.group_by) if rolling is not None else None
         self._vars = {k: compile_value(v) for k, v in runbook.vars.items()}
@@ -196,6 +198,14 @@ class CompiledRunbook:
 
     def host_task(self, task: Task) -> Result:
         """The nornir task run once per host: every step in order, nested steps nested."""
+        return self._host_task(task, self._steps)
+
+    def gate_task(self, task: Task) -> Result:
+        """The nornir task of ``strategy.gate``, run on a host after its batch: as ``host_task``
+        runs the steps, with the gate's steps (a host's registered values are not seen)."""
+        return self._host_task(task, self._gate)
+
+    def _host_task(self, task: Task, steps: Sequence[CompiledStep]) -> Result:
         start = time.monotonic()
         try:
             variables = self.variables(task.host, task.is_dry_run())
@@ -204,7 +214,7 @@ class CompiledRunbook:
             status = Status.FAILED
             error: str | None = "; ".join(invalid.errors)
         else:
-            ran, status, error = self._run_host(task, variables)
+            ran, status, error = self._run_host(task, variables, steps)
         outcome = HostOutcome(
             name=task.host.name,
             status=status,
@@ -218,12 +228,12 @@ class CompiledRunbook:
         return attach(result, outcome)
 
     def _run_host(
-        self, task: Task, variables: dict[str, Any]
+        self, task: Task, variables: dict[str, Any], steps: Sequence[CompiledStep]
     ) -> tuple[list[Ran], Status, str | None]:
         run = HostRun(task, variables, self.extra_vars, self.stop)
-        run.once = self._once
+        run.once = self._once if steps is self._steps else OnceSlots()
         try:
-            ran, held = self._guarded(task, run)
+            ran, held = self._guarded(task, run, steps)
         finally:
             # end the host's sessions now: a fleet of 10,000 must not hold 10,000 sockets
             run.close_connections()
@@ -238,10 +248,15 @@ class CompiledRunbook:
             error = "interrupted before every step ran"
         return ran, status, error
 
-    def _guarded(self, task: Task, run: HostRun) -> tuple[list[Ran], str | None]:
-        """The steps, after the guard's (if any); the guard's reason when it held the host."""
-        if self.guard is None or self._guard_step is None:
-            return run.run_steps(task, self._steps), None
+    def _guarded(
+        self, task: Task, run: HostRun, steps: Sequence[CompiledStep]
+    ) -> tuple[list[Ran], str | None]:
+        """The steps, after the guard's (if any); the guard's reason when it held the host.
+
+        A gate's steps run with no guard: the guard is the runbook's steps' own.
+        """
+        if self.guard is None or self._guard_step is None or steps is not self._steps:
+            return run.run_steps(task, steps), None
         first = run.run_step(task, self._guard_step)
         if first.stop:
             how = "was unreachable" if first.counts is Status.UNREACHABLE else "failed"
@@ -316,7 +331,9 @@ def compile_runbook(
     given = dict(extra_vars or {})
     if is_template(runbook.name):
         runbook = dataclasses.replace(runbook, name=_title(runbook, given))
-    return CompiledRunbook(runbook, [_compile_step(s) for s in steps], given, stop, guard)
+    gate = [_compile_step(s) for s in runbook.strategy.gate]
+    compiled = [_compile_step(s) for s in steps]
+    return CompiledRunbook(runbook, compiled, given, stop, guard=guard, gate=gate)
 
 
 def _title(runbook: Runbook, extra_vars: Mapping[str, Any]) -> str:

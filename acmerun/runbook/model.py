@@ -50,9 +50,21 @@ class Rolling:
         )
 
 
+#: seconds in a unit of ``strategy.pause`` ("90s", "10m", "1h")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+
+
+def seconds(value: float | str) -> float:
+    """A duration the schema accepted (a number of seconds, or "90s", "10m", "1h") in seconds."""
+    if isinstance(value, str):
+        text = value.strip()
+        return float(text[:-1]) * _UNIT_SECONDS[text[-1]]
+    return float(value)
+
+
 @dataclass(frozen=True)
 class Strategy:
-    """How the hosts are run: workers, batches, failure limit, rolling groups."""
+    """How the hosts are run: workers, batches, failure limits, rolling groups, gates."""
 
     workers: int | None = None
     max_fail_percentage: float | None = None
@@ -62,14 +74,31 @@ class Strategy:
     auth_failure_limit: int | None = None
     #: new device sessions per second across the run (None: the config file's, else no limit)
     connect_rate: int | None = None
+    #: the first batch, run alone: a number of hosts, "N%", or a --limit-like pattern
+    canary: int | str | None = None
+    #: steps run after each batch; the next batch starts only when they pass
+    gate: tuple[Step, ...] = ()
+    gate_on: str = "batch"  # batch | once
+    #: seconds between batches (after the gate)
+    pause: float = 0.0
+    #: the share of hosts failed or unreachable before a batch at which the rollout stops
+    max_unhealthy_percent: float | None = None
+    #: once more than this many hosts failed (the whole run), no new host starts
+    max_failed_in_batch: int | None = None
 
     @classmethod
-    def create(cls, data: Mapping[str, Any]) -> Strategy:
+    def create(cls, data: Mapping[str, Any], locate: Locate | None = None) -> Strategy:
         """The strategy section of a validated runbook."""
         serial = data.get("serial")
         if serial is not None and not isinstance(serial, list):
             serial = [serial]
         pct = data.get("max_fail_percentage")
+        unhealthy = data.get("max_unhealthy_percent")
+        where = locate or (lambda _path: "")
+        gate = tuple(
+            Step.create(s, ("strategy", "gate", i), where)
+            for i, s in enumerate(data.get("gate", ()))
+        )
         return cls(
             workers=data.get("workers"),
             max_fail_percentage=None if pct is None else float(pct),
@@ -77,6 +106,12 @@ class Strategy:
             rolling=Rolling.create(data["rolling"]) if "rolling" in data else None,
             auth_failure_limit=data.get("auth_failure_limit"),
             connect_rate=data.get("connect_rate"),
+            canary=data.get("canary"),
+            gate=gate,
+            gate_on=data.get("gate_on", "batch"),
+            pause=seconds(data.get("pause", 0)),
+            max_unhealthy_percent=None if unhealthy is None else float(unhealthy),
+            max_failed_in_batch=data.get("max_failed_in_batch"),
         )
 
 
@@ -200,13 +235,13 @@ class Runbook:
             description=data.get("description", ""),
             inventory=InventorySpec.create(data.get("inventory", {})),
             vars=dict(data.get("vars", {})),
-            strategy=Strategy.create(data.get("strategy", {})),
+            strategy=Strategy.create(data.get("strategy", {}), locate),
             steps=tuple(Step.create(s, ("steps", i), locate) for i, s in enumerate(data["steps"])),
         )
 
     def all_steps(self) -> list[Step]:
-        """Every step, nested ones included, in document order."""
+        """Every step, nested ones included, in document order (then the gate's steps)."""
         found: list[Step] = []
-        for step in self.steps:
+        for step in (*self.steps, *self.strategy.gate):
             found.extend(step.walk())
         return found

@@ -146,7 +146,14 @@ def _progress(
     runner: Any = run.nornir.runner
     in_flight = runner.groups_in_flight if groups else None
     title = options.runbook.stem
-    display = LiveProgress(recorder, console, in_flight, title=title, enabled=live)
+    display = LiveProgress(
+        recorder,
+        console,
+        in_flight,
+        title=title,
+        enabled=live,
+        pause_left=getattr(runner, "pause_left", None),
+    )
     return recorder, display
 
 

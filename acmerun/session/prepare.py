@@ -11,6 +11,8 @@ import difflib
 from typing import TYPE_CHECKING
 
 from acmerun.errors import BadOptions, Refused
+from acmerun.plugins.runners.strategy import is_count
+from acmerun.rollout import Batch
 from acmerun.runbook.compiler import CompiledRunbook, compile_runbook
 from acmerun.runbook.model import Runbook
 from acmerun.session.inventory import init_nornir, login_rate, only_hosts, select_hosts
@@ -22,6 +24,7 @@ from acmerun.settings import resolve
 from acmerun.stop import StopToken
 
 if TYPE_CHECKING:
+    from nornir.core import Nornir
     from nornir.core.inventory import Host
 
 
@@ -69,29 +72,44 @@ def runner_settings(runbook: Runbook, options: RunOptions) -> RunnerSettings:
     """The rolling runner's settings: the runbook's strategy, workers from the settings table."""
     strategy = runbook.strategy
     inputs = settings_inputs(runbook, options)
-    workers = int(resolve("workers", inputs).value)
-    auth_limit = int(resolve("auth_failure_limit", inputs).value)
+    rolling = strategy.rolling
     rate = resolve("connect_rate", inputs).value
-    connect_rate = None if rate is None else int(rate)
-    settings = RunnerSettings(
-        workers=workers,
-        max_fail_percentage=strategy.max_fail_percentage,
-        serial=strategy.serial,
-        auth_failure_limit=auth_limit,
-        connect_rate=connect_rate,
-    )
-    if strategy.rolling is None:
-        return settings
     return RunnerSettings(
-        workers=workers,
+        workers=int(resolve("workers", inputs).value),
         max_fail_percentage=strategy.max_fail_percentage,
         serial=strategy.serial,
-        rolling=True,
-        max_down=strategy.rolling.max_down,
-        on_failure=strategy.rolling.on_failure,
-        auth_failure_limit=auth_limit,
-        connect_rate=connect_rate,
+        auth_failure_limit=int(resolve("auth_failure_limit", inputs).value),
+        rolling=rolling is not None,
+        max_down=rolling.max_down if rolling is not None else 1,
+        on_failure=rolling.on_failure if rolling is not None else "halt_group",
+        canary=strategy.canary,
+        gated=bool(strategy.gate),
+        gate_on=strategy.gate_on,
+        pause=strategy.pause,
+        max_unhealthy_percent=strategy.max_unhealthy_percent,
+        max_failed_in_batch=strategy.max_failed_in_batch,
+        connect_rate=None if rate is None else int(rate),
     )
+
+
+def canary_hosts(runbook: Runbook, nr: Nornir, selected: tuple[str, ...]) -> set[str] | None:
+    """The selected hosts a ``strategy.canary`` pattern names (None: a count or a percentage).
+
+    A pattern is read as ``--limit`` reads one, over the run's selected hosts; one that
+    matches none of them is a ``BadOptions`` naming ``strategy.canary``.
+    """
+    from acmerun.limit import select
+
+    canary = runbook.strategy.canary
+    if canary is None or is_count(canary):
+        return None
+    hosts = nr.inventory.hosts
+    groups = {name: [g.name for g in hosts[name].groups] for name in selected}
+    try:
+        return set(select(str(canary), groups))
+    except BadOptions as error:
+        text = str(error).replace("--limit", "strategy.canary", 1)
+        raise BadOptions(f"{runbook.path}: {text}") from None
 
 
 def prepare(
@@ -112,11 +130,24 @@ def prepare(
         def group_of(host: Host) -> str:
             return groups[host.name]
 
+        canaries: set[str] = set()
+
+        def canary_of(host: Host) -> bool:
+            return host.name in canaries
+
+        batches: list[Batch] = []
+        pattern = runbook.strategy.canary is not None and runner.canary is not None
         login = credentials(runbook, options, source)
         logins = login_rate(runner.connect_rate, stop)
         nr = init_nornir(
             source,
-            runner.nornir_options(group_of, stop),
+            runner.nornir_options(
+                group_of,
+                stop,
+                gate=compiled.gate_task,
+                canary_of=canary_of if pattern and not is_count(runner.canary) else None,
+                batches=batches,
+            ),
             check=options.check,
             credentials=login,
             secrets=options.secrets,
@@ -133,6 +164,7 @@ def prepare(
                 )
         hosts = nr.inventory.hosts
         groups.update((name, compiled.group_of(hosts[name])) for name in selected)
+        canaries.update(canary_hosts(runbook, nr, selected) or ())
         report_dir = resolve("report_dir", settings_inputs(runbook, options)).value
         return PreparedRun(
             options=options,
@@ -150,6 +182,7 @@ def prepare(
             stop=stop,
             run_id=new_run_id(),
             logins=logins,
+            batches=batches,
         )
     except BaseException:
         from acmerun.session.target import stop_embedded_lab

@@ -8,13 +8,14 @@ Dask cluster): an executor needs nothing else, and reads nothing private.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from acmerun.acmeos.defaults import MASK
 from acmerun.defaults import DEFAULT_AUTH_FAILURE_LIMIT
 from acmerun.outcome import HostOutcome
+from acmerun.rollout import Batch
 from acmerun.runbook.compiler import CompiledRunbook
 from acmerun.runbook.model import Runbook
 from acmerun.secrets import Secrets
@@ -64,20 +65,46 @@ class RunnerSettings:
     #: new device sessions per second across the run (None: no limit); a cluster's
     #: shards each get their share
     connect_rate: int | None = None
+    #: the first batch: a number of hosts or "N%" (a pattern is resolved to ``canary_hosts``)
+    canary: int | str | None = None
+    #: True when the runbook has ``strategy.gate`` steps
+    gated: bool = False
+    gate_on: str = "batch"
+    pause: float = 0.0
+    max_unhealthy_percent: float | None = None
+    max_failed_in_batch: int | None = None
+
+    @property
+    def batched(self) -> bool:
+        """True when the rollout has batch boundaries worth deciding at (beyond ``serial``)."""
+        return bool(self.canary or self.gated or self.pause or self.max_unhealthy_percent)
 
     def nornir_options(
         self,
         group_of: Callable[[Any], str] | None,
         stop: StopToken,
         fleet_size: int | None = None,
+        *,
+        gate: Callable[[Any], Any] | None = None,
+        canary_of: Callable[[Any], bool] | None = None,
+        batches: list[Batch] | None = None,
     ) -> dict[str, Any]:
-        """The ``RollingRunner`` options: ``group_of`` names a host's redundancy group."""
+        """The ``RollingRunner`` options: ``group_of`` names a host's redundancy group,
+        ``gate`` is the gate's nornir task, ``canary_of`` tells a canary host (a pattern),
+        ``batches`` receives the rollout's batch records."""
         options: dict[str, Any] = {
             "num_workers": self.workers,
             "max_fail_percentage": self.max_fail_percentage,
             "serial": self.serial,
             "stop": stop,
             "auth_failure_limit": self.auth_failure_limit,
+            "canary": canary_of if canary_of is not None else self.canary,
+            "gate": gate if self.gated else None,
+            "gate_on": self.gate_on,
+            "pause": self.pause,
+            "max_unhealthy_percent": self.max_unhealthy_percent,
+            "max_failed_in_batch": self.max_failed_in_batch,
+            "batches": batches,
         }
         if fleet_size is not None:
             options["fleet_size"] = fleet_size
@@ -123,6 +150,8 @@ class PreparedRun:
     logins: LoginRate | None = None
     #: where the run's events go (the journal, ``--events``); None: nowhere
     events: RunEvents | None = None
+    #: the rollout's batches, as the executor ran them (``acmerun/rollout.py``)
+    batches: list[Batch] = field(default_factory=list)
 
 
 class RunEvents(Protocol):

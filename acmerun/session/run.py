@@ -121,6 +121,7 @@ def _run(
         interrupted=run.stop.interrupted,
         run_id=run.run_id,
         login_rate=run.logins.waited().to_dict() if run.logins is not None else None,
+        batches=list(run.batches),
     )
     code = exit_code(outcome, detailed=options.detailed_exitcode)
     reason = run.stop.reason

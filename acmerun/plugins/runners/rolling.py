@@ -4,25 +4,22 @@ A nornir runner plugin (``runner={"plugin": "RollingRunner", "options": {...}}``
 are grouped by ``group_by``; at most ``max_down`` hosts of a group and ``num_workers``
 hosts overall are in flight at once; ready groups take turns. A failed host halts its
 group, the whole run, or nothing (``on_failure``); ``max_fail_percentage``,
-``auth_failure_limit`` and ``stop()`` (or the run's stop token) stop new hosts from
-starting anywhere. Every host the runner did
-not run is in the result all the same, with the structured reason (``acmerun.results.not_run``).
+``max_failed_in_batch``, ``auth_failure_limit`` and ``stop()`` (or the run's stop token)
+stop new hosts from starting anywhere. Batches (``canary``, ``serial``) run one after the
+other, with a gate, a pause and a health budget between them (``batches.Checkpoints``).
+Every host the runner did not run is in the result all the same, with the structured
+reason (``acmerun.results.not_run``).
 
-One dispatcher (the thread calling ``run``) owns all scheduling state; worker threads
-only run hosts and post their results on a queue, so a host's completion costs a constant
-amount of scheduling work whatever the number of groups.
+One dispatcher (``dispatch.Rollout``) owns all scheduling state; worker threads only run
+hosts and post their results on a queue.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import traceback
-from collections import deque
-from queue import SimpleQueue
 
 from nornir.core.inventory import Host
-from nornir.core.task import AggregatedResult, MultiResult, Result, Task
+from nornir.core.task import AggregatedResult, Task
 
 from acmerun.defaults import (
     DEFAULT_AUTH_FAILURE_LIMIT,
@@ -31,17 +28,21 @@ from acmerun.defaults import (
     DEFAULT_WORKERS,
     ON_FAILURE,
 )
-from acmerun.outcome import NotRun, NotRunKind, over_failure_limit
+from acmerun.outcome import NotRun
+from acmerun.plugins.runners.batches import GATE_ON, Checkpoints, GateTask, Probe, tcp_probe
+from acmerun.plugins.runners.dispatch import Rollout
 from acmerun.plugins.runners.strategy import (
+    Canary,
     GroupBy,
     RunnerOptionsError,
     Serial,
+    canary_picker,
     group_namer,
     name_groups,
     parse_serial,
-    serial_batches,
+    plan_batches,
 )
-from acmerun.results import failed_unreachable, not_run, refused_credentials
+from acmerun.rollout import Batch
 from acmerun.stop import StopToken
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,16 @@ class RollingRunner:
         stop: a stop token shared with whoever may stop the run (signals, a cluster); the
             runner starts no new host once it is requested, and marks the hosts it did not
             start with its reason.
+        canary: the first batch, run alone: a count, ``"N%"``, host names or globs, or a
+            function of the host; ``serial`` batches the other hosts.
+        gate: a nornir task run after each batch on its hosts that ran (``gate_on: once``:
+            on one of them); when it fails on one, no new host starts (``NotRun`` gate).
+        pause: seconds to wait between batches (after the gate); a stop ends it at once.
+        max_unhealthy_percent: before each batch, the hosts failed so far and the batch's
+            devices ``probe`` finds down must be under this percentage of the fleet.
+        max_failed_in_batch: once more than this many hosts failed, counted over the whole
+            run (never reset at a batch), no new host starts.
+        batches: a list that receives a ``Batch`` record for every batch of a run.
     """
 
     def __init__(
@@ -85,6 +96,14 @@ class RollingRunner:
         fleet_size: int | None = None,
         stop: StopToken | None = None,
         auth_failure_limit: int | None = DEFAULT_AUTH_FAILURE_LIMIT,
+        canary: Canary = None,
+        gate: GateTask | None = None,
+        gate_on: str = "batch",
+        pause: float = 0.0,
+        max_unhealthy_percent: float | None = None,
+        max_failed_in_batch: int | None = None,
+        probe: Probe = tcp_probe,
+        batches: list[Batch] | None = None,
     ) -> None:
         _check_whole("num_workers", num_workers)
         _check_whole("max_down", max_down)
@@ -112,6 +131,7 @@ class RollingRunner:
                 "rolling auth_failure_limit must be a whole number >= 0, "
                 f"not {auth_failure_limit!r}"
             )
+        _check_rollout(gate_on, pause, max_unhealthy_percent, max_failed_in_batch)
         self.auth_failure_limit = auth_failure_limit or None
         self.num_workers = num_workers
         self.group_by = group_by
@@ -123,7 +143,19 @@ class RollingRunner:
         self.token = stop if stop is not None else StopToken()
         self._namer = group_namer(group_by)
         self._serial_sizes = parse_serial(serial)
-        self._rollout: _Rollout | None = None
+        self._canary = canary_picker(canary)
+        self.max_failed_in_batch = max_failed_in_batch
+        self.batches = batches
+        self.checkpoints = Checkpoints(
+            gate=gate,
+            gate_on=gate_on,
+            pause=float(pause),
+            max_unhealthy_percent=max_unhealthy_percent,
+            probe=probe,
+            workers=num_workers,
+            token=self.token,
+        )
+        self._rollout: Rollout | None = None
         self.token.on_stop(self._wake)
 
     def run(self, task: Task, hosts: list[Host]) -> AggregatedResult:
@@ -134,13 +166,19 @@ class RollingRunner:
         stops the run as ``stop()`` does, waits for the hosts in flight, and propagates.
         """
         groups = name_groups(self.group_by, self._namer, hosts)
-        batches = serial_batches(self._serial_sizes, len(hosts))
-        rollout = _Rollout(self, task, hosts, groups, batches)
+        batches, canary = self.plan(hosts)
+        rollout = Rollout(self, task, hosts, groups, batches, canary)
         self._rollout = rollout
         try:
             return rollout.execute()
         finally:
             self._rollout = None
+
+    def plan(self, hosts: list[Host]) -> tuple[list[list[int]], bool]:
+        """The batches of a run over ``hosts`` (their indexes), and True when the first one
+        is the canary's: the canary hosts alone first, then ``serial``'s batches."""
+        canary = self._canary(hosts)
+        return plan_batches(canary, self._serial_sizes, len(hosts)), bool(canary)
 
     def stop(self) -> None:
         """Start no new host, in this run or any later one; hosts in flight finish.
@@ -165,222 +203,38 @@ class RollingRunner:
         rollout = self._rollout
         return rollout.busy_groups if rollout is not None else 0
 
+    def pause_left(self) -> float | None:
+        """Seconds left of the pause between two batches, None when not pausing (progress)."""
+        return self.checkpoints.pause_left()
+
     def hosts_in_flight(self) -> int:
         """Hosts in flight now (for progress displays)."""
         rollout = self._rollout
         return rollout.running if rollout is not None else 0
 
 
+def _check_rollout(gate_on: str, pause: object, unhealthy: object, failed: object) -> None:
+    if gate_on not in GATE_ON:
+        raise RunnerOptionsError(f"rolling gate_on must be batch or once, not {gate_on!r}")
+    if isinstance(pause, bool) or not isinstance(pause, (int, float)) or pause < 0:
+        raise RunnerOptionsError(f"rolling pause must be seconds >= 0, not {pause!r}")
+    if unhealthy is not None and (
+        isinstance(unhealthy, bool)
+        or not isinstance(unhealthy, (int, float))
+        or not 0 < unhealthy <= 100
+    ):
+        raise RunnerOptionsError(
+            f"rolling max_unhealthy_percent must be a number from 0 (excluded) to 100, "
+            f"not {unhealthy!r}"
+        )
+    if failed is not None and (
+        isinstance(failed, bool) or not isinstance(failed, int) or failed < 0
+    ):
+        raise RunnerOptionsError(
+            f"rolling max_failed_in_batch must be a whole number >= 0, not {failed!r}"
+        )
+
+
 def _check_whole(option: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise RunnerOptionsError(f"rolling {option} must be a whole number >= 1, not {value!r}")
-
-
-class _Group:
-    __slots__ = ("halted", "name", "pending", "queued", "running")
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.pending: deque[int] = deque()  # released hosts not started, in input order
-        self.running = 0
-        self.queued = False  # in the ready deque
-        self.halted: NotRun | None = None  # why the group's other hosts are skipped
-
-
-#: a worker's report: (host index, its results); None wakes the dispatcher after stop()
-_Event = tuple[int, MultiResult] | None
-
-
-class _Rollout:
-    """One ``run``: the hosts, their groups and results, and the scheduling state."""
-
-    def __init__(
-        self,
-        runner: RollingRunner,
-        task: Task,
-        hosts: list[Host],
-        group_names: list[str],
-        batches: list[range],
-    ) -> None:
-        self.runner = runner
-        self.task = task
-        self.hosts = hosts
-        self.results: list[MultiResult | None] = [None] * len(hosts)
-        self.groups: dict[str, _Group] = {}
-        self.group_of: list[_Group] = []
-        for name in group_names:
-            group = self.groups.get(name)
-            if group is None:
-                group = self.groups[name] = _Group(name)
-            self.group_of.append(group)
-        self.batches = deque(batches)
-        self.ready: deque[_Group] = deque()
-        self.events: SimpleQueue[_Event] = SimpleQueue()
-        self.work: SimpleQueue[int | None] = SimpleQueue()
-        self.running = 0
-        self.busy_groups = 0
-        self.pending = 0
-        self.failed = 0
-        self.refused = 0  # hosts whose device refused the credentials
-        self.fleet_size = runner.fleet_size or len(hosts)
-        self.closed: NotRun | None = None
-
-    def execute(self) -> AggregatedResult:
-        workers = [
-            threading.Thread(target=self._work, name=f"acmerun-rolling-{n}")
-            for n in range(min(self.runner.num_workers, len(self.hosts)))
-        ]
-        for worker in workers:
-            worker.start()
-        try:
-            self._loop()
-        except BaseException:
-            # start nothing more, and let the hosts in flight finish before propagating
-            self._close(NotRun.interrupted())
-            raise
-        finally:
-            for _ in workers:
-                self.work.put(None)
-            for worker in workers:
-                worker.join()
-        aggregated = AggregatedResult(self.task.name)
-        for host, result in zip(self.hosts, self.results, strict=True):
-            aggregated[host.name] = result if result is not None else self._lost(host)
-        return aggregated
-
-    def _loop(self) -> None:
-        while True:
-            reason = self.runner.token.reason
-            if reason is not None:
-                self._close(reason)
-            self._dispatch()
-            if self.running == 0 and self.pending == 0:
-                if not self.batches:
-                    return
-                self._release(self.batches.popleft())
-                continue
-            self._handle(self.events.get())
-
-    def _release(self, batch: range) -> None:
-        for index in batch:
-            group = self.group_of[index]
-            if group.halted is not None:
-                self._mark(index, group.halted)
-                continue
-            group.pending.append(index)
-            self.pending += 1
-            if not group.queued and group.running < self.runner.max_down:
-                group.queued = True
-                self.ready.append(group)
-
-    def _dispatch(self) -> None:
-        runner = self.runner
-        while self.ready and self.running < runner.num_workers and self.closed is None:
-            if runner.stopped:
-                return
-            group = self.ready.popleft()
-            group.queued = False
-            if not group.pending or group.running >= runner.max_down:
-                continue
-            index = group.pending.popleft()
-            self.pending -= 1
-            if group.running == 0:
-                self.busy_groups += 1
-            group.running += 1
-            self.running += 1
-            self.work.put(index)
-            if group.pending and group.running < runner.max_down:
-                group.queued = True
-                self.ready.append(group)
-
-    def _handle(self, event: _Event) -> None:
-        if event is None:
-            return
-        index, result = event
-        self.results[index] = result
-        self.running -= 1
-        group = self.group_of[index]
-        group.running -= 1
-        if group.running == 0:
-            self.busy_groups -= 1
-        if result.failed:
-            self._host_failed(index, group, failed_unreachable(result))
-            if refused_credentials(result):
-                self._refused(index)
-        if group.pending and not group.queued and self.closed is None:
-            group.queued = True
-            self.ready.append(group)
-
-    def _host_failed(self, index: int, group: _Group, unreachable: bool) -> None:
-        runner = self.runner
-        self.failed += 1
-        name = self.hosts[index].name
-        if runner.on_failure == "halt_all":
-            self._close(NotRun(NotRunKind.HALTED_FLEET, host=name, unreachable=unreachable))
-        elif runner.on_failure == "halt_group" and group.halted is None:
-            group.halted = NotRun(
-                NotRunKind.HALTED_GROUP, host=name, group=group.name, unreachable=unreachable
-            )
-            happened = "was unreachable" if unreachable else "failed"
-            logger.info("%s %s: halting redundancy group %s", name, happened, group.name)
-            while group.pending:
-                self.pending -= 1
-                self._mark(group.pending.popleft(), group.halted)
-        limit = runner.max_fail_percentage
-        if limit is not None and over_failure_limit(limit, self.failed, self.fleet_size):
-            self._close(NotRun.failure_limit(limit, self.failed, self.fleet_size))
-
-    def _refused(self, index: int) -> None:
-        self.refused += 1
-        limit = self.runner.auth_failure_limit
-        if limit is not None and self.refused >= limit:
-            reason = NotRun.auth_limit(limit, self.refused, self.hosts[index].name)
-            self.runner.token.request(reason)  # the run learns why (its summary line)
-            self._close(reason)
-
-    def _close(self, reason: NotRun) -> None:
-        """Start no new host: mark every host not started yet with ``reason``."""
-        if self.closed is not None:
-            return
-        self.closed = reason
-        logger.info("no new host starts: %s", reason.text())
-        unstarted: list[int] = []
-        for group in self.groups.values():
-            unstarted.extend(group.pending)
-            group.pending.clear()
-        self.pending = 0
-        self.ready.clear()
-        while self.batches:
-            unstarted.extend(self.batches.popleft())
-        for index in sorted(unstarted):
-            self._mark(index, self.group_of[index].halted or reason)
-
-    def _mark(self, index: int, reason: NotRun) -> None:
-        host = self.hosts[index]
-        self.results[index] = self._report(host, not_run(host, reason))
-
-    def _lost(self, host: Host) -> MultiResult:
-        return self._report(host, not_run(host, NotRun.interrupted()))
-
-    def _report(self, host: Host, result: Result) -> MultiResult:
-        """``result`` as the host's results, counted by the task's processors."""
-        result.name = self.task.name  # type: ignore[assignment]  # nornir types it None
-        results = MultiResult(self.task.name)
-        results.append(result)
-        try:
-            self.task.processors.task_instance_completed(self.task, host, results)
-        except Exception:
-            logger.exception("a processor failed on the result of %s", host.name)
-        return results
-
-    def _work(self) -> None:
-        while (index := self.work.get()) is not None:
-            host = self.hosts[index]
-            try:
-                result = self.task.copy().start(host)
-            except BaseException as e:
-                logger.error("task %s escaped on %s", self.task.name, host.name, exc_info=True)
-                result = self._report(
-                    host, Result(host, result=traceback.format_exc(), exception=e, failed=True)
-                )
-            self.events.put((index, result))

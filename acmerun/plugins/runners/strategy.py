@@ -3,13 +3,15 @@
 ``group_namer`` turns ``group_by`` (a Jinja2 template over host data, or a callable) into
 a function naming each host's redundancy group; ``parse_serial`` and ``serial_batches``
 turn Ansible's ``serial`` (a count, ``"N%"``, or a list of them whose last one repeats)
-into consecutive batches of the run's hosts.
+into consecutive batches of the run's hosts; ``canary_picker`` and ``plan_batches`` put
+the canary hosts alone in a first batch.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Sequence
+from fnmatch import fnmatchcase
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, meta
@@ -143,4 +145,67 @@ def serial_batches(sizes: list[int | float], total: int) -> list[range]:
         size = spec if isinstance(spec, int) else max(1, int(total * spec / 100))
         batches.append(range(start, min(start + size, total)))
         start += size
+    return batches
+
+
+#: what ``canary`` may be: a count, "N%", host names or globs, or a function of the host
+Canary = int | str | Sequence[str] | Callable[[Host], bool] | None
+
+
+def is_count(canary: object) -> bool:
+    """True when ``canary`` is a number of hosts or a percentage ("2%"), not host patterns."""
+    if isinstance(canary, bool):
+        return False
+    if isinstance(canary, int):
+        return True
+    return isinstance(canary, str) and (canary.strip().endswith("%") or canary.strip().isdigit())
+
+
+def canary_picker(canary: Canary) -> Callable[[list[Host]], list[int]]:
+    """A function giving the indexes of the canary hosts among a run's hosts, in order.
+
+    A count or a percentage takes the first hosts (a percentage rounds down but takes
+    at least one); names and globs (a string of them separated by ``,``, or a list)
+    take the hosts they match; a function takes the hosts it is true for.
+    ``RunnerOptionsError`` for a count or a percentage out of range.
+    """
+    if canary is None:
+        return lambda hosts: []
+    if callable(canary):
+        return lambda hosts: [i for i, h in enumerate(hosts) if canary(h)]
+    if is_count(canary):
+        try:
+            size = _parse_one(canary)
+        except RunnerOptionsError:
+            raise RunnerOptionsError(
+                f"rolling canary {canary!r} is not a host count, a percentage like '2%' "
+                "or host names"
+            ) from None
+
+        def first(hosts: list[Host]) -> list[int]:
+            count = size if isinstance(size, int) else max(1, int(len(hosts) * size / 100))
+            return list(range(min(count, len(hosts))))
+
+        return first
+    if isinstance(canary, str):
+        patterns = [p for p in canary.replace(":", ",").split(",") if p.strip()]
+    elif isinstance(canary, Sequence):
+        patterns = [str(p) for p in canary]
+    else:
+        raise RunnerOptionsError(f"rolling canary {canary!r} names no host")
+    if not patterns or any(not isinstance(p, str) for p in patterns):
+        raise RunnerOptionsError(f"rolling canary {canary!r} names no host")
+    globs = [p.strip() for p in patterns]
+    return lambda hosts: [
+        i for i, h in enumerate(hosts) if any(fnmatchcase(h.name, g) for g in globs)
+    ]
+
+
+def plan_batches(canary: list[int], sizes: list[int | float], total: int) -> list[list[int]]:
+    """The batches of a run of ``total`` hosts: the canary hosts alone first (when any),
+    then the other hosts in order, in ``serial`` batches (``serial_batches``) over them."""
+    chosen = set(canary)
+    rest = [i for i in range(total) if i not in chosen]
+    batches = [list(canary)] if canary else []
+    batches.extend([rest[i] for i in batch] for batch in serial_batches(sizes, len(rest)))
     return batches

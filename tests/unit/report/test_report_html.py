@@ -140,3 +140,32 @@ def test_many_lanes_become_density_bands_and_many_hosts_pages() -> None:
     assert page.count('<details class="page" open>') == 1
     assert page.count('<details class="host') == 3000
     assert len(page) < 3000 * 600  # a few hundred bytes a host
+
+
+def test_a_rollouts_batches_are_marked_on_the_timeline_and_round_trip() -> None:
+    from acmerun.rollout import Batch
+
+    outcome = timed(mixed())
+    names = sorted(outcome.hosts)
+    outcome.batches = [
+        Batch(1, tuple(names[:1]), canary=True, started=STARTED, ended=STARTED, gate="passed"),
+        Batch(
+            2,
+            tuple(names[1:]),
+            started=STARTED + timedelta(seconds=1),
+            ended=STARTED + timedelta(seconds=3),
+            gate="failed",
+            gate_message="leaf002.earth: hunter2 neighbors down",
+        ),
+        Batch(3, (), stopped="not started: the gate after batch 2 failed"),
+    ]
+    page = render(outcome, exit_code=2, secrets=["hunter2"])
+    assert re.findall(r'<g class="batch" data-batch="(\d)" data-gate="(\w*)"', page) == [
+        ("1", "passed"),
+        ("2", "failed"),
+    ]
+    assert "batch 2: " in page and "hunter2" not in page
+    data = report_data(outcome, exit_code=2, secrets=["hunter2"])
+    assert data["batches"][1]["gate_message"] == "leaf002.earth: ******** neighbors down"
+    back, _ = outcome_from_report(json.loads(json.dumps(report_data(outcome, exit_code=2))))
+    assert back.batches == outcome.batches

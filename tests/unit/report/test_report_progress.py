@@ -145,6 +145,23 @@ def test_render_to_a_recording_console() -> None:
     assert lines[1] == "ok=20 unreachable=5  in flight: 0 hosts"
 
 
+def test_a_rollout_pause_is_counted_down_on_the_progress_line() -> None:
+    recorder = ProgressRecorder(total=848)
+    for i in range(43):
+        recorder.host_done(f"h{i}", Status.CHANGED)
+    left: list[float | None] = [599.4]
+    console = Console(record=True, width=80, color_system=None, file=io.StringIO())
+    display = LiveProgress(recorder, console, lambda: 0, title="t", pause_left=lambda: left[0])
+    console.print(display.render())
+    assert (
+        console.export_text().splitlines()[1]
+        == "ok=0 changed=43  pause 0:09:59 before the next batch"
+    )
+    left[0] = None  # the next batch started
+    console.print(display.render())
+    assert console.export_text().splitlines()[1] == "ok=0 changed=43  in flight: 0 hosts, 0 groups"
+
+
 def test_at_80_columns_the_eta_and_the_counts_are_kept() -> None:
     recorder = ProgressRecorder(total=10106)
     for i in range(5300):
