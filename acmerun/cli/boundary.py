@@ -49,6 +49,21 @@ def sigterm_interrupts() -> None:
 
     _SIGNALLED.clear()
     _handle_signals(interrupt)
+    if sys.unraisablehook is not _quiet_interrupts:
+        _DEFAULT_UNRAISABLE.append(sys.unraisablehook)
+        sys.unraisablehook = _quiet_interrupts
+
+
+#: the unraisable hook ``_quiet_interrupts`` hands every other exception to
+_DEFAULT_UNRAISABLE: list[Any] = []
+
+
+def _quiet_interrupts(unraisable: Any) -> None:
+    """An interrupt Python cannot raise (in a finalizer, a weakref callback) prints nothing:
+    the signal is remembered, and the command ends as interrupted. Anything else as before."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _SIGNALLED:
+        return
+    (_DEFAULT_UNRAISABLE[-1] if _DEFAULT_UNRAISABLE else sys.__unraisablehook__)(unraisable)
 
 
 def exit_with(code: int) -> NoReturn:
@@ -149,9 +164,12 @@ def _outcome(body: Any, secrets: Secrets) -> int:
         return int(ExitCode.OK)
     except Exception as exc:
         code = exit_code_of(exc)
-        if code is not None:
+        if code is not None and not _SIGNALLED:
             error_line(str(exc))
             return int(code)
+        if _SIGNALLED:  # what an interrupt broke on its way (a library's own wrapping of it)
+            error_line("interrupted")
+            return int(ExitCode.INTERRUPTED)
         log = write_crash_log(secrets)
         where = f"; the traceback is in {log}" if log else ""
         error_line(f"unexpected error ({type(exc).__name__}){where}")
