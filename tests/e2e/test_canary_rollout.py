@@ -21,11 +21,11 @@ import pytest
 from tests.e2e.test_rolling_fleet import (
     FLEET,
     TARGET,
-    fleet_runbook,
     racks_ever_fully_down,
     start_fleet_lab,
 )
 from tests.support import processes
+from tests.support.fleet import fleet_runbook
 
 #: the first device of the lab's inventory: the canary of ``canary: 1``
 CANARY = "edge00.mercury"

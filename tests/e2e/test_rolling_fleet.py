@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from tests.support import processes
+from tests.support.fleet import fleet_runbook
 
-RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
 FLEET = 848
 TARGET = "5.4.1"
 
@@ -65,15 +65,6 @@ def fleet_lab() -> Any:
 
     yield start
     processes.stop(started)
-
-
-def fleet_runbook(folder: Path, pause: str = "0.5") -> Path:
-    """upgrade-fleet.yml with a short soak between its batches, so that the suite stays fast."""
-    text = (RUNBOOKS / "upgrade-fleet.yml").read_text(encoding="utf-8")
-    assert "\n  pause: 60\n" in text
-    path = folder / "upgrade-fleet.yml"
-    path.write_text(text.replace("\n  pause: 60\n", f"\n  pause: {pause}\n"), encoding="utf-8")
-    return path
 
 
 def run_fleet_upgrade(lab: processes.LabProcess, cwd: Path) -> tuple[int, dict[str, Any]]:

@@ -26,22 +26,11 @@ import pytest
 
 from acmerun.acmeos.defaults import MASK
 from tests.support import processes
+from tests.support.fleet import fleet_runbook
 
-RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
-
-
-def _fleet_without_soak() -> Path:
-    """upgrade-fleet.yml with no soak between its batches and no health budget (a device
-    rebooting at the crash is the resume's to wait for): these tests are about crashes."""
-    text = (RUNBOOKS / "upgrade-fleet.yml").read_text(encoding="utf-8")
-    assert "\n  pause: 60\n" in text and "\n  max_unhealthy_percent: 10\n" in text
-    text = text.replace("\n  max_unhealthy_percent: 10\n", "\n")
-    path = Path(tempfile.mkdtemp(prefix="acmerun-journal-")) / "upgrade-fleet.yml"
-    path.write_text(text.replace("\n  pause: 60\n", "\n  pause: 0\n"), encoding="utf-8")
-    return path
-
-
-FLEET = _fleet_without_soak()
+# no soak and no health budget (a device rebooting at the crash is the resume's to wait for):
+# these tests are about crashes
+FLEET = fleet_runbook(Path(tempfile.mkdtemp(prefix="acmerun-journal-")), "0", health_budget=False)
 TARGET = "9.9.1"
 
 
