@@ -108,7 +108,9 @@ class ClusterExecutor:
             sent = password if scheduler.startswith("tls://") else None
             if not is_rollout(run.runner):
                 specs = shard_specs(shards, run, username, sent)
-                return _ClusterRun(dask, client, shards, specs, run, say, terminal).execute()
+                return _ClusterRun(
+                    dask, client, shards, specs, run, say, terminal, failed=run.failed_before
+                ).execute()
 
             def run_batch(names: Sequence[str], failed: int) -> tuple[dict[str, HostOutcome], Any]:
                 mine = plan_shards(
@@ -142,7 +144,7 @@ class _ClusterRun:
         self.client = client
         self.shards = shards
         self.specs = specs
-        self.total = len(run.selected)
+        self.total = run.run_size or len(run.selected)
         self.limit = run.runner.max_fail_percentage
         self.auth_limit = run.runner.auth_failure_limit or None
         self.rate = run.runner.connect_rate

@@ -60,12 +60,14 @@ def roll_out(run: PreparedRun, run_batch: BatchRun) -> dict[str, HostOutcome]:
         processors=Processors(),
     )
     outcomes: dict[str, HostOutcome] = {}
-    failed = 0
+    failed = run.failed_before
     stopped: NotRun | None = None
     for record, batch in zip(records, plan, strict=True):
         members = [hosts[i] for i in batch]
         if stopped is None:
-            stopped = run.stop.reason or checks.health(record, members, failed, len(hosts))
+            stopped = run.stop.reason or checks.health(
+                record, members, failed, run.run_size or len(hosts)
+            )
             if stopped is not None:
                 record.stopped = stopped.text()
         if stopped is not None:

@@ -23,7 +23,7 @@ from acmerun.acmeos.errors import AcmeOSError, CommandError, RebootTimeout
 from acmerun.config import load_config
 from acmerun.errors import BadOptions, Refused
 from acmerun.journal.state import JournalState, runbook_digest
-from acmerun.outcome import FAILURES, HostOutcome, NotRun, NotRunKind, Status
+from acmerun.outcome import FAILURES, HostOutcome, NotRun, NotRunKind, Status, over_failure_limit
 from acmerun.plugins.connections.acmeos import CONNECTION_NAME
 from acmerun.plugins.tasks.acmeos import REBOOT_TIMEOUT
 from acmerun.results import host_outcome
@@ -220,6 +220,9 @@ def halted(
     found: dict[str, HostOutcome] = {}
     settings = run.runner
     rest = [h for h in run.selected if h not in kept]
+    crossed = _limit_crossed(run, len(failures))
+    if crossed is not None:
+        return {h: _never(run, h, crossed) for h in rest}
     if settings.rolling and settings.on_failure == "halt_all":
         first = failures[0]
         reason = NotRun(
@@ -246,6 +249,16 @@ def halted(
             )
             found[name] = _never(run, name, reason)
     return found
+
+
+def _limit_crossed(run: PreparedRun, failed: int) -> NotRun | None:
+    """Why no host may start any more, when the run's failures so far crossed a limit."""
+    limit, most = run.runner.max_fail_percentage, run.runner.max_failed_in_batch
+    if limit is not None and over_failure_limit(limit, failed, len(run.selected)):
+        return NotRun.failure_limit(limit, failed, len(run.selected))
+    if most is not None and failed > most:
+        return NotRun(NotRunKind.FAILED_COUNT, limit=most, failed=failed)
+    return None
 
 
 def _never(run: PreparedRun, name: str, reason: NotRun) -> HostOutcome:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from acmerun.outcome import HostOutcome
 from acmerun.plugins.processors import Processor
+from acmerun.plugins.runners.rolling import RollingRunner
 from acmerun.results import decode
 from acmerun.session.record import PreparedRun
 from acmerun.session.signals import held_notices
@@ -47,6 +48,8 @@ class LocalExecutor:
                 events: RunEvents = run.events  # type: ignore[assignment]  # the run's EventLog
                 processors.append(EventRecorder(events))
             nr = run.nornir.with_processors(processors)
+            if run.run_size and isinstance(nr.runner, RollingRunner):
+                nr.runner.part_of(run.run_size, run.failed_before)
 
             def work() -> None:
                 try:

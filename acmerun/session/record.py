@@ -152,6 +152,11 @@ class PreparedRun:
     events: RunEvents | None = None
     #: the rollout's batches, as the executor ran them (``acmerun/rollout.py``)
     batches: list[Batch] = field(default_factory=list)
+    #: a resumed run's part still to run: how many hosts of the whole run failed before it,
+    #: and how many the whole run has (0: ``selected``); ``max_fail_percentage`` and
+    #: ``max_failed_in_batch`` count the whole run's
+    failed_before: int = 0
+    run_size: int = 0
 
 
 class RunEvents(Protocol):

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TextIO
 from acmerun.errors import BadOptions, ExitCode, ReportNotWritten
 from acmerun.lock import RunbookLock
 from acmerun.logs import run_logging
-from acmerun.outcome import HostOutcome, NotRunKind, RunOutcome
+from acmerun.outcome import FAILURES, HostOutcome, NotRunKind, RunOutcome
 from acmerun.secrets import printable
 from acmerun.session.exit import exit_code
 from acmerun.session.options import RunOptions
@@ -174,7 +174,11 @@ def _resume(
     if rest:
         chosen = set(rest)
         part = replace(
-            run, nornir=run.nornir.filter(filter_func=lambda h: h.name in chosen), selected=rest
+            run,
+            nornir=run.nornir.filter(filter_func=lambda h: h.name in chosen),
+            selected=rest,
+            failed_before=sum(1 for h in kept.values() if h.status in FAILURES),
+            run_size=len(run.selected),
         )
         hosts = executor.execute(part, out)
     return {name: hosts.get(name) or kept[name] for name in run.selected}

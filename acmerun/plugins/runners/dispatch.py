@@ -38,6 +38,7 @@ class Runner(Protocol):
     max_failed_in_batch: int | None
     auth_failure_limit: int | None
     fleet_size: int | None
+    failed_before: int
     token: StopToken
     checkpoints: Checkpoints
     batches: list[Batch] | None
@@ -99,7 +100,7 @@ class Rollout:
         self.running = 0
         self.busy_groups = 0
         self.pending = 0
-        self.failed = 0
+        self.failed = runner.failed_before  # a resumed run's, before this part of it
         self.refused = 0  # hosts whose device refused the credentials
         self.fleet_size = runner.fleet_size or len(hosts)
         self.closed: NotRun | None = None

@@ -140,6 +140,7 @@ class RollingRunner:
         self.max_fail_percentage = max_fail_percentage
         self.serial = serial
         self.fleet_size = fleet_size
+        self.failed_before = 0  # ``part_of``
         self.token = stop if stop is not None else StopToken()
         self._namer = group_namer(group_by)
         self._serial_sizes = parse_serial(serial)
@@ -179,6 +180,14 @@ class RollingRunner:
         is the canary's: the canary hosts alone first, then ``serial``'s batches."""
         canary = self._canary(hosts)
         return plan_batches(canary, self._serial_sizes, len(hosts)), bool(canary)
+
+    def part_of(self, fleet_size: int, failed_before: int) -> None:
+        """The hosts given to ``run`` are the rest of a run of ``fleet_size`` hosts (a resumed
+        run's), ``failed_before`` of which failed: ``max_fail_percentage``,
+        ``max_failed_in_batch`` and ``max_unhealthy_percent`` count them with these."""
+        _check_whole("fleet_size", fleet_size)
+        self.fleet_size = fleet_size
+        self.failed_before = failed_before
 
     def stop(self) -> None:
         """Start no new host, in this run or any later one; hosts in flight finish.
