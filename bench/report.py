@@ -163,6 +163,19 @@ def history(doc: Mapping[str, Any]) -> Iterator[Row]:
     )
 
 
+def records(doc: Mapping[str, Any]) -> Iterator[Row]:
+    yield (
+        f"journal + history + --events, {doc['devices']} devices, 3 calls, "
+        f"{doc['workers']} workers",
+        f"with {_range(doc['with_s'])}, without {_range(doc['without_s'])}: ratio "
+        f"{_range(doc['ratio'], '', 3)}, CPU ratio {_range(doc['cpu_ratio'], '', 3)}; "
+        f"{int(doc['journal_lines']['median'])} journal lines; the history's own work "
+        f"{_range(doc['history_record_s'])} = {doc['history_share']:.1%} of the run",
+        "ratio <= 1.03",
+        _met(doc["met"]),
+    )
+
+
 def login_rate(doc: Mapping[str, Any]) -> Iterator[Row]:
     yield (
         f"login rate overhead, {doc['devices']} devices, --connect-rate {doc['connect_rate']} "
@@ -185,6 +198,7 @@ WRITERS = {
     "rolling": rolling,
     "html_report": html_report,
     "history": history,
+    "records": records,
     "login_rate": login_rate,
 }
 

@@ -13,9 +13,9 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import IO
 
-from acmerun.journal.log import STDOUT, EventLog, JournalFile, journal_path, open_events_file
+from acmerun.journal.files import EventsFile, EventsStream, JournalFile
+from acmerun.journal.log import STDOUT, EventLog, journal_path
 from acmerun.journal.resume import check_resumable, run_fields
 from acmerun.journal.state import JournalState, read_journal
 from acmerun.session.record import PreparedRun
@@ -33,22 +33,20 @@ def run_events(run: PreparedRun) -> Iterator[tuple[PreparedRun, JournalState | N
     if options.check and options.events is None:
         yield run, state
         return
-    stream: IO[str] | None = None
-    close_stream = False
+    stream: EventsFile | EventsStream | None = None
     if options.events == STDOUT:
-        stream = sys.stdout
+        stream = EventsStream(sys.stdout)
     elif options.events is not None:
-        stream = open_events_file(options.events)
-        close_stream = True
+        stream = EventsFile(options.events)
     journal = None
     try:
         if not options.check:
             journal = JournalFile(journal_path(run.run_id), new=state is None)
     except BaseException:
-        if close_stream and stream is not None:
+        if stream is not None:
             stream.close()
         raise
-    log = EventLog(run.run_id, run.secrets, journal, stream, close_stream=close_stream)
+    log = EventLog(run.run_id, run.secrets, journal, stream)
     try:
         fields = run_fields(run)
         if state is None:

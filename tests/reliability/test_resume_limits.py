@@ -23,13 +23,21 @@ steps:
 
 
 def cut_after_host_end(journal: Path, host: str) -> None:
-    """The journal as a crash just after ``host`` ended would have left it."""
-    kept = []
-    for line in journal.read_text().splitlines(keepends=True):
-        kept.append(line)
-        event = json.loads(line)
-        if event["event"] == "host_end" and event["host"] == host:
-            break
+    """The journal as a crash after ``host`` ended, before the next host started, leaves it.
+
+    A host's start is written by its own thread, the other lines a few milliseconds
+    later by the run's writer: the next host's start may be in the file before the end
+    of the host before it, and is left out here with the rest.
+    """
+    lines = journal.read_text().splitlines(keepends=True)
+    events = [json.loads(line) for line in lines]
+    last = next(n for n, e in enumerate(events) if e["event"] == "host_end" and e["host"] == host)
+    ended = {e["host"] for e in events[: last + 1] if e["event"] == "host_end"}
+    kept = [
+        line
+        for line, e in zip(lines[: last + 1], events[: last + 1], strict=True)
+        if e["event"] != "host_start" or e["host"] in ended
+    ]
     journal.write_text("".join(kept))
 
 
