@@ -1,7 +1,7 @@
 """WAN latency: 10,000 devices at 50, 100 and 200 ms a call, 100 to 5,000 workers, one core each.
 
 For each latency one lab of ``--sites 8 --leaves 1244`` (10,000 devices) is
-started with that latency on every device call (``--latency-ms 100:100``) and
+started with that latency on every device call (``--latency-ms L:L``) and
 pinned to one CPU (``taskset -a -p -c 0``: every thread of it). Against it, for
 each worker count, ``acmerun bench/runbooks/three-calls.yml --workers W --quiet``
 and the hand-written ``bench/nornir_script.py --workers W`` run alternately (the
