@@ -8,7 +8,7 @@ measures other programs as separate processes, from their start to their exit:
   on exit reads the lab's peak RSS (``VmHWM`` in ``/proc/PID/status``) before
   stopping it with SIGTERM (SIGKILL if it lingers).
 - ``run_timed``: runs a command, reaps it with ``os.wait4`` to get that child's own
-  peak RSS, and returns its wall time.
+  peak RSS and CPU time (user and system), and returns them with its wall time.
 - ``summary``: median, min and max of several runs.
 - ``save``: writes ``bench/results/NAME.json`` (the machine, the settings, every
   run) and returns the path.
@@ -87,6 +87,7 @@ class Lab:
         self.options_extra = list(options)
         self.ready_timeout = ready_timeout
         self.url = ""
+        self.pid = 0
         self.startup_seconds = 0.0
         self.peak_rss_mib = 0.0
         self._lab: LabProcess | None = None
@@ -116,6 +117,7 @@ class Lab:
             raise RuntimeError(f"{exc}: {said.strip()}") from None
         _children.add(self._lab.proc)
         self.url = self._lab.url
+        self.pid = self._lab.pid
         self.startup_seconds = time.perf_counter() - started
         return self
 
@@ -165,10 +167,16 @@ def peak_rss_mib(pid: int) -> float:
 
 @dataclass
 class Timed:
-    """One run of a command: wall time from start to exit, CPU time, peak RSS, its output."""
+    """One run of a command: wall time from start to exit, CPU time, peak RSS, its output.
+
+    ``cpu`` is ``user + system``: the child's own CPU seconds in user mode and in
+    the kernel (``ru_utime`` and ``ru_stime`` from ``wait4``).
+    """
 
     wall: float
     cpu: float
+    user: float
+    system: float
     peak_rss_mib: float
     returncode: int
     stdout: str
@@ -190,7 +198,7 @@ def run_timed(
     timeout: float = 600.0,
     cwd: Path = ROOT,
 ) -> Timed:
-    """Run ``command`` to its end; its wall time and peak RSS (its own, from ``wait4``)."""
+    """Run ``command`` to its end: wall time, CPU time, peak RSS (its own, from ``wait4``)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -213,6 +221,8 @@ def run_timed(
         return Timed(
             wall=wall,
             cpu=usage.ru_utime + usage.ru_stime,
+            user=usage.ru_utime,
+            system=usage.ru_stime,
             peak_rss_mib=usage.ru_maxrss / 1024,
             returncode=process.returncode,
             stdout=out.read().decode(errors="replace"),

@@ -189,6 +189,38 @@ def login_rate(doc: Mapping[str, Any]) -> Iterator[Row]:
     )
 
 
+def _wan_side(side: Mapping[str, Any]) -> str:
+    return (
+        f"wall {_range(side['wall_s'])}, {_range(side['ratio'], '', 2)} x the bound; CPU user "
+        f"{_range(side['user_s'])} + system {_range(side['system_s'])} = "
+        f"{_range(side['cpu_ms_per_exchange'], ' ms', 3)} per exchange (user "
+        f"{side['user_ms_per_exchange']['median']:.3f} + system "
+        f"{side['system_ms_per_exchange']['median']:.3f}); peak RSS "
+        f"{_range(side['peak_rss_mib'], ' MiB', 0)}"
+    )
+
+
+def wan(doc: Mapping[str, Any]) -> Iterator[Row]:
+    pinning = doc["pinning"]
+    where = "lab and controller a core each" if pinning["pinned"] else pinning["note"]
+    for case in doc["cases"]:
+        label = (
+            f"WAN {case['latency_ms']} ms, {case['devices']} devices, {case['workers']} "
+            f"workers, bound {case['bound_s']:.2f} s ({where})"
+        )
+        files = "" if case["open_files_enough"] else "; **short of open files**"
+        yield (
+            f"{label}: acmerun",
+            f"{_wan_side(case['acmerun'])}; acmerun / nornir "
+            f"{_range(case['acmerun_to_nornir'], '', 3)}{files}",
+            "<= 2.0 x bound, <= 0.15 ms CPU per exchange, < 300 MiB, ahead of nornir"
+            if "goal" in case
+            else "",
+            _met(case["met"]) if "met" in case else "",
+        )
+        yield f"{label}: nornir script", _wan_side(case["nornir"]) + files, "", ""
+
+
 WRITERS = {
     "vs_nornir": vs_nornir,
     "vs_ansible": vs_ansible,
@@ -200,6 +232,7 @@ WRITERS = {
     "history": history,
     "records": records,
     "login_rate": login_rate,
+    "wan": wan,
 }
 
 
