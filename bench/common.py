@@ -230,6 +230,15 @@ def run_timed(
         )
 
 
+def contenders(workers: int) -> dict[str, list[str]]:
+    """The three-call run's command lines: acmerun's and the hand-written nornir script's."""
+    runbook = str(RUNBOOKS / "three-calls.yml")
+    return {
+        "acmerun": [ACMERUN, runbook, "--workers", str(workers), "--quiet"],
+        "nornir": [PYTHON, str(BENCH / "nornir_script.py"), "--workers", str(workers)],
+    }
+
+
 def summary(values: Sequence[float]) -> dict[str, float]:
     """``{"median", "min", "max"}`` of several runs."""
     return {

@@ -22,14 +22,8 @@ LABS = {848: (8, 100), 10_000: (8, 1244)}
 def measure(devices: int, runs: int, workers: int) -> dict[str, object]:
     """Interleaved runs of both contenders against one lab of ``devices`` devices."""
     sites, leaves = LABS[devices]
-    acmerun = [
-        common.ACMERUN,
-        str(common.RUNBOOKS / "three-calls.yml"),
-        "--workers",
-        str(workers),
-        "--quiet",
-    ]
-    nornir = [common.PYTHON, str(common.BENCH / "nornir_script.py"), "--workers", str(workers)]
+    lines = common.contenders(workers)
+    acmerun, nornir = lines["acmerun"], lines["nornir"]
     walls: dict[str, list[float]] = {"acmerun": [], "nornir": []}
     rss: dict[str, list[float]] = {"acmerun": [], "nornir": []}
     cpu: dict[str, list[float]] = {"acmerun": [], "nornir": []}

@@ -135,15 +135,7 @@ def bound_s(devices: int, workers: int, latency_ms: int) -> float:
 
 def commands(workers: int, pins: Pinning) -> dict[str, list[str]]:
     """Both contenders' command lines for ``workers``."""
-    acmerun = [
-        common.ACMERUN,
-        str(common.RUNBOOKS / "three-calls.yml"),
-        "--workers",
-        str(workers),
-        "--quiet",
-    ]
-    nornir = [common.PYTHON, str(common.BENCH / "nornir_script.py"), "--workers", str(workers)]
-    return {"acmerun": pins.controller(acmerun), "nornir": pins.controller(nornir)}
+    return {name: pins.controller(line) for name, line in common.contenders(workers).items()}
 
 
 def check_nornir(run: common.Timed, devices: int) -> None:
