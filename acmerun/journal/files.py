@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import stat
+import sys
 import threading
 import time
 from pathlib import Path
@@ -221,8 +222,8 @@ class Writer:
     within ``BATCH_INTERVAL``, a thread's in the order it queued them. ``direct``
     writes lines to the journal before returning (lines other threads queued may come
     after them there); ``now`` writes to both before returning, after every line
-    queued before. A file that cannot be written
-    any more is left (one warning in the log); the run goes on.
+    queued before. A journal that cannot be written any more is left (one warning
+    line on stderr and in the log), and so is a stream (a closed pipe); the run goes on.
     """
 
     def __init__(self, journal: JournalFile | None, stream: Sink | None) -> None:
@@ -244,13 +245,7 @@ class Writer:
         to the stream soon, as ``queue`` does."""
         if self._closed:
             return
-        journal = self.journal
-        if journal is not None:
-            try:
-                journal.write(lines, sync=True)
-            except OSError as exc:
-                logger.warning("journal %s: cannot write: %s", journal.path, exc)
-                self.journal = None
+        self._append(lines, b"", True)
         if self.stream is not None:
             self._queue.put((lines, True, False))
 
@@ -261,7 +256,7 @@ class Writer:
         done = threading.Event()
         self._queue.put(done)
         done.wait()
-        return self._append(lines, sync)
+        return self._append(lines, lines, sync)
 
     def _run(self) -> None:
         while True:
@@ -287,29 +282,23 @@ class Writer:
             time.sleep(BATCH_INTERVAL)
 
     def _write(self, batch: _Batch) -> None:
-        if batch.journal and self.journal is not None:
-            try:
-                self.journal.write(b"".join(batch.journal), sync=batch.sync)
-            except OSError as exc:
-                logger.warning("journal %s: cannot write: %s", self.journal.path, exc)
-                self.journal = None
-        if batch.stream and self.stream is not None:
-            try:
-                self.stream.write_lines(b"".join(batch.stream), flush=batch.sync)
-            except (OSError, ValueError):
-                self.stream = None  # a closed pipe: the run goes on, the journal too
+        self._append(b"".join(batch.journal), b"".join(batch.stream), batch.sync)
 
-    def _append(self, data: bytes, sync: bool) -> int:
+    def _append(self, to_journal: bytes, to_stream: bytes, sync: bool) -> int:
+        """Lines to the journal and to the stream; the journal's number for ``wait_durable``."""
         number = 0
-        if self.journal is not None:
+        journal, stream = self.journal, self.stream
+        if to_journal and journal is not None:
             try:
-                number = self.journal.write(data, sync=sync)
+                number = journal.write(to_journal, sync=sync)
             except OSError as exc:
-                logger.warning("journal %s: cannot write: %s", self.journal.path, exc)
                 self.journal = None
-        if self.stream is not None:
+                line = f"journal {journal.path}: cannot write: {exc.strerror or exc}"
+                logger.warning("%s; the run goes on without it", line)
+                print(f"acmerun: warning: {line}; the run goes on without it", file=sys.stderr)
+        if to_stream and stream is not None:
             try:
-                self.stream.write_lines(data, flush=sync)
+                stream.write_lines(to_stream, flush=sync)
             except (OSError, ValueError):
                 self.stream = None  # a closed pipe: the run goes on, the journal too
         return number
