@@ -102,9 +102,9 @@ class EventLog:
 
         ``sync``: fsync'd in the journal by the journal's thread (within
         ``SYNC_INTERVAL``, with every line before it) and flushed in the stream; other
-        lines go with the next one that is. ``first``: in the files when this returns
-        (the first line of a host). ``durable``: on disk when this returns, after
-        every line emitted before it.
+        lines go with the next one that is. ``first``: in the journal when this
+        returns (a host's first line; in the stream soon after). ``durable``: on disk
+        when this returns, after every line emitted before it.
         """
         encoded = self._line(event, fields)
         if durable:
@@ -136,12 +136,12 @@ class EventLog:
     # the events of hosts and steps, from nornir's worker threads
 
     def host_started(self, host: str) -> None:
-        """A host starts its steps: in the files before it touches its device (fsync'd
+        """A host starts its steps: in the journal before it touches its device (fsync'd
         within ``SYNC_INTERVAL``, with others)."""
         self.emit("host_start", first=True, host=host)
 
     def hosts_started(self, hosts: Iterable[str]) -> None:
-        """Hosts start at once (a cluster's shard): in the files before they start."""
+        """Hosts start at once (a cluster's shard): in the journal before they start."""
         lines = b"".join(self._line("host_start", {"host": name}) for name in hosts)
         if lines:
             self._writer.direct(lines)
