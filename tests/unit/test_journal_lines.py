@@ -104,3 +104,30 @@ def test_lines_from_50_threads_are_whole_and_each_hosts_in_order(tmp_path: Path)
             f"step_{e}step {n}" for n in range(3) for e in ("start", "end")
         ]
         assert {tuple(v) for v in found.values()} == {tuple(expected)}
+
+
+def test_a_journal_that_cannot_be_written_is_one_warning_and_the_events_go_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal = JournalFile(tmp_path / "run.jsonl", new=True)
+    log = EventLog("run-1", secrets(), journal, EventsFile(tmp_path / "events.jsonl"))
+    log.host_started("leaf01")
+    full = OSError(28, "No space left on device")
+
+    def no_space(data: bytes, sync: bool = False) -> int:
+        raise full
+
+    journal.write = no_space  # type: ignore[method-assign]
+    log.host_started("leaf02")
+    log.step_started("leaf02", "version", "get_version")
+    log.close()
+    err = capsys.readouterr().err
+    assert err == (
+        f"acmerun: warning: journal {tmp_path / 'run.jsonl'}: cannot write: "
+        "No space left on device; the run goes on without it\n"
+    )
+    assert [e["host"] for e in lines(tmp_path / "run.jsonl")] == ["leaf01"]
+    events = lines(tmp_path / "events.jsonl")
+    assert [(e["event"], e["host"]) for e in events] == [
+        ("host_start", "leaf01"), ("host_start", "leaf02"), ("step_start", "leaf02"),
+    ]  # fmt: skip
