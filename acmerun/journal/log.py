@@ -116,20 +116,32 @@ class EventLog:
         else:
             self._writer.queue(encoded, sync)
 
+    def _masks(self, line: str) -> bool:
+        """True if ``line`` holds a secret in any of its forms (escaped, whitespace
+        collapsed) or a URL's password."""
+        return bool(self._redactor.secrets or "://" in line) and self._redactor.text(line) != line
+
     def _queued(self, line: str) -> bool:
         """Queue a step's line made from a template (the text ``_line`` makes of the same
         fields); False, nothing queued, if it holds something to mask."""
-        if (self._redactor.secrets or "://" in line) and self._redactor.text(line) != line:
+        if self._masks(line):
             return False
         self._writer.queue((line + "\n").encode("ascii"), False)
         return True
+
+    @staticmethod
+    def _step_head(event: str, host: str, path: str, task: str) -> str:
+        """A step line's fields up to ``task``, as ``_line`` writes them."""
+        return (
+            f'{{"v":{EVENTS_VERSION},"event":"{event}","at":"{now()}",'
+            f'"host":{_string(host)},"step":{_string(path)},"task":{_string(task)}'
+        )
 
     def _line(self, event: str, fields: dict[str, Any]) -> bytes:
         data: dict[str, Any] = {"v": EVENTS_VERSION, "event": event, "at": now()}
         data.update(fields)
         line = _encode(data)
-        # a secret in any of its forms (escaped, whitespace collapsed), or a URL's password
-        if (self._redactor.secrets or "://" in line) and self._redactor.text(line) != line:
+        if self._masks(line):
             line = _encode(self._redactor.data(data))
         return (line + "\n").encode("ascii")
 
@@ -148,11 +160,7 @@ class EventLog:
 
     def step_started(self, host: str, path: str, task: str) -> None:
         """A step (or one attempt of it) starts on a host."""
-        line = (
-            f'{{"v":{EVENTS_VERSION},"event":"step_start","at":"{now()}",'
-            f'"host":{_string(host)},"step":{_string(path)},"task":{_string(task)}}}'
-        )
-        if not self._queued(line):
+        if not self._queued(self._step_head("step_start", host, path, task) + "}"):
             self.emit("step_start", sync=False, host=host, step=path, task=task)
 
     def step_ended(
@@ -160,10 +168,9 @@ class EventLog:
     ) -> None:
         """A step's task call ended on a host."""
         line = (
-            f'{{"v":{EVENTS_VERSION},"event":"step_end","at":"{now()}",'
-            f'"host":{_string(host)},"step":{_string(path)},"task":{_string(task)},'
-            f'"status":{_string(status)},"changed":{"true" if changed else "false"},'
-            f'"error":{"null" if error is None else _string(error)}}}'
+            self._step_head("step_end", host, path, task)
+            + f',"status":{_string(status)},"changed":{"true" if changed else "false"},'
+            + f'"error":{"null" if error is None else _string(error)}}}'
         )
         if self._queued(line):
             return
