@@ -248,6 +248,11 @@ def summary(values: Sequence[float]) -> dict[str, float]:
     }
 
 
+def summaries(runs: Sequence[Mapping[str, float]]) -> dict[str, dict[str, float]]:
+    """``summary`` of every figure the runs share (the keys of the first)."""
+    return {key: summary([run[key] for run in runs]) for key in runs[0]}
+
+
 def fmt(stats: Mapping[str, float], unit: str = "s", digits: int = 2) -> str:
     """``"1.23 s (1.20 to 1.30)"``: median, then min to max."""
     return (

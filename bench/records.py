@@ -123,8 +123,7 @@ def main() -> None:
         "workers": options.workers,
         "runs": options.runs,
     }
-    for key in rounds[0]:
-        figures[key] = common.summary([r[key] for r in rounds])
+    figures.update(common.summaries(rounds))
     ratio, record = figures["ratio"], cost["record_s"]
     assert isinstance(ratio, dict) and isinstance(record, dict)
     without = figures["without_s"]

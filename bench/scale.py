@@ -82,8 +82,7 @@ def main() -> None:
         "workers": options.workers,
         "runs": options.runs,
     }
-    for key in runs[0]:
-        figures[key] = common.summary([run[key] for run in runs])
+    figures.update(common.summaries(runs))
     whole = figures["whole_run_s"]
     rss = figures["acmerun_peak_rss_mib"]
     assert isinstance(whole, dict) and isinstance(rss, dict)

@@ -236,7 +236,7 @@ def summarise(
         "open_files_enough": files_enough(limit, devices, workers),
     }
     for name, contender in runs.items():
-        case[name] = {key: common.summary([run[key] for run in contender]) for key in contender[0]}
+        case[name] = common.summaries(contender)
     ratio = common.summary(
         [a["wall_s"] / n["wall_s"] for a, n in zip(runs["acmerun"], runs["nornir"], strict=True)]
     )
